@@ -1,0 +1,24 @@
+export { ERROR_CODES, ERRORS, ErrorBody, type ErrorCode, errorBody } from './errors.ts'
+export {
+  type BridgeEvent,
+  EVENT_NAMES,
+  EVENT_SCHEMAS,
+  type EventData,
+  type EventName,
+  STOP_REASONS,
+  type StopReason,
+} from './events.ts'
+export { ChatRequest, ChatUser, MAX_MESSAGE_CHARS, TemplateName } from './request.ts'
+export { ChatResult, Health, TemplateInfo, TemplateList } from './responses.ts'
+export { DEFAULT_PORT, DEFAULT_SERVER_URL, ROUTES } from './routes.ts'
+export {
+  decodeEvent,
+  encodeEvent,
+  isEventName,
+  ProtocolError,
+  readEvents,
+  type SseFrame,
+  SseParser,
+} from './sse.ts'
+export { compileValidator, type Validator } from './validation.ts'
+export { PROTOCOL_VERSION, protocolVersionOf, WIRE_SCHEMAS } from './version.ts'

@@ -1,0 +1,55 @@
+import type { Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
+import { ErrorBody } from './errors.ts'
+import { EVENT_SCHEMAS, STOP_REASONS } from './events.ts'
+import { TemplateName } from './request.ts'
+
+export const TemplateInfo = Type.Object(
+  {
+    name: TemplateName,
+    title: Type.String({ description: 'Shown as the model name in OpenWebUI, e.g. "Tutor".' }),
+    description: Type.String({ description: 'One sentence about the agent.' }),
+  },
+  { additionalProperties: false },
+)
+export type TemplateInfo = Static<typeof TemplateInfo>
+
+export const TemplateList = Type.Object(
+  {
+    templates: Type.Array(TemplateInfo),
+    defaultTemplate: TemplateName,
+  },
+  { additionalProperties: false, description: 'The agent templates this bridge offers.' },
+)
+export type TemplateList = Static<typeof TemplateList>
+
+/** The answer of `POST /v1/chat`: the whole stream, folded into one JSON value. */
+export const ChatResult = Type.Object(
+  {
+    answer: Type.String(),
+    reasoning: Type.String({ description: 'The thinking segments, separated by blank lines.' }),
+    tools: Type.Array(EVENT_SCHEMAS['tool.finished']),
+    usage: Type.Optional(EVENT_SCHEMAS.usage),
+    stopReason: Type.Union(STOP_REASONS.map((reason) => Type.Literal(reason))),
+    error: Type.Optional(ErrorBody),
+  },
+  { additionalProperties: false, description: 'One complete agent turn.' },
+)
+export type ChatResult = Static<typeof ChatResult>
+
+export const Health = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+    protocolVersion: Type.String(),
+    letta: Type.Object({
+      url: Type.String({ description: 'The Letta server the bridge talks to.' }),
+      mode: Type.Union([Type.Literal('letta'), Type.Literal('demo')], {
+        description: 'demo = the embedded simulation, no real agents.',
+      }),
+      reachable: Type.Boolean(),
+      problem: Type.Optional(Type.String({ description: 'Why Letta is not reachable.' })),
+    }),
+  },
+  { additionalProperties: false },
+)
+export type Health = Static<typeof Health>
