@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
+import { literalUnion } from './validation.ts'
 
 /**
  * Every failure the bridge can report, with the sentence a student reads in the chat.
@@ -75,10 +76,7 @@ export const ERROR_CODES = Object.keys(ERRORS).sort() as ErrorCode[]
 
 export const ErrorBody = Type.Object(
   {
-    code: Type.Union(
-      ERROR_CODES.map((code) => Type.Literal(code)),
-      { description: 'Stable machine-readable error code.' },
-    ),
+    code: literalUnion(ERROR_CODES, { description: 'Stable machine-readable error code.' }),
     message: Type.String({ description: 'A sentence the person in the chat can read.' }),
     retryable: Type.Boolean({ description: 'Whether sending the message again may succeed.' }),
   },

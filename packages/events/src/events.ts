@@ -1,6 +1,7 @@
 import type { Static, TObject } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
 import { ErrorBody } from './errors.ts'
+import { literalUnion } from './validation.ts'
 
 /** Letta's stop reasons (LETTA_WIRE.md); the bridge reports failures as `error` + an error event. */
 export const STOP_REASONS = [
@@ -80,10 +81,7 @@ export const EVENT_SCHEMAS = {
   error: ErrorBody,
   done: Type.Object(
     {
-      stopReason: Type.Union(
-        STOP_REASONS.map((reason) => Type.Literal(reason)),
-        { description: 'Why the stream ended.' },
-      ),
+      stopReason: literalUnion(STOP_REASONS, { description: 'Why the stream ended.' }),
     },
     { additionalProperties: false, description: 'The last event of every stream.' },
   ),

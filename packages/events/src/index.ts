@@ -20,5 +20,5 @@ export {
   type SseFrame,
   SseParser,
 } from './sse.ts'
-export { compileValidator, type Validator } from './validation.ts'
+export { compileValidator, literalUnion, type Validator } from './validation.ts'
 export { PROTOCOL_VERSION, protocolVersionOf, WIRE_SCHEMAS } from './version.ts'

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { ErrorBody } from './errors.ts'
 import { EVENT_SCHEMAS, STOP_REASONS } from './events.ts'
 import { TemplateName } from './request.ts'
+import { literalUnion } from './validation.ts'
 
 export const TemplateInfo = Type.Object(
   {
@@ -30,7 +31,7 @@ export const ChatResult = Type.Object(
     reasoning: Type.String({ description: 'The thinking segments, separated by blank lines.' }),
     tools: Type.Array(EVENT_SCHEMAS['tool.finished']),
     usage: Type.Optional(EVENT_SCHEMAS.usage),
-    stopReason: Type.Union(STOP_REASONS.map((reason) => Type.Literal(reason))),
+    stopReason: literalUnion(STOP_REASONS),
     error: Type.Optional(ErrorBody),
   },
   { additionalProperties: false, description: 'One complete agent turn.' },

@@ -1,4 +1,5 @@
-import type { Static, TSchema } from '@sinclair/typebox'
+import type { SchemaOptions, Static, TLiteral, TSchema, TUnion } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 
 export type Validator<S extends TSchema> = {
@@ -21,4 +22,18 @@ export function compileValidator<S extends TSchema>(schema: S): Validator<S> {
       return lines
     },
   }
+}
+
+/**
+ * A union of string literals built from a list (error codes, stop reasons). Typed as a
+ * one-element tuple so Static<> and Elysia's inference see the literal union, not `never`.
+ */
+export function literalUnion<T extends string>(
+  values: readonly T[],
+  options?: SchemaOptions,
+): TUnion<[TLiteral<T>]> {
+  return Type.Union(
+    values.map((value) => Type.Literal(value)),
+    options,
+  ) as unknown as TUnion<[TLiteral<T>]>
 }

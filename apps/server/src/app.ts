@@ -1,0 +1,65 @@
+import { openapi } from '@elysiajs/openapi'
+import { PROTOCOL_VERSION } from '@letta-openwebui/events'
+import { Elysia } from 'elysia'
+import { AgentDirectory } from './letta/agents.ts'
+import type { Letta } from './letta/client.ts'
+import { LettaProbe } from './letta/probe.ts'
+import type { Logger } from './log.ts'
+import { auth } from './modules/auth.ts'
+import { chat } from './modules/chat.ts'
+import { errors, MAX_BODY_BYTES } from './modules/errors.ts'
+import { health } from './modules/health.ts'
+import { pipeFile } from './modules/pipe-file.ts'
+import { templates } from './modules/templates.ts'
+import { TemplateCatalog } from './templates.ts'
+import { ChatService } from './turn/chat-service.ts'
+
+export type AppDeps = {
+  letta: Letta
+  /** Where `letta` points, for /health; demo = the embedded simulation. */
+  lettaTarget: { url: string; mode: 'letta' | 'demo' }
+  logger: Logger
+  bridgeApiKey: string | undefined
+  idleTimeoutMs: number
+  keepaliveMs: number
+  catalog?: TemplateCatalog
+}
+
+/** The bridge as an Elysia app: one plugin per concern, no port (tests call `app.handle`). */
+export function createApp(deps: AppDeps) {
+  const catalog = deps.catalog ?? new TemplateCatalog()
+  const agents = new AgentDirectory(deps.letta, catalog, deps.logger)
+  const service = new ChatService({
+    letta: deps.letta,
+    agents,
+    templates: catalog,
+    logger: deps.logger,
+    idleTimeoutMs: deps.idleTimeoutMs,
+  })
+  const probe = new LettaProbe(deps.letta, deps.lettaTarget.url, deps.lettaTarget.mode)
+  const app = new Elysia({ serve: { maxRequestBodySize: MAX_BODY_BYTES } })
+    .use(errors(deps.logger))
+    .use(auth(deps.bridgeApiKey))
+    .use(
+      openapi({
+        path: '/docs',
+        documentation: {
+          info: {
+            title: 'letta-openwebui bridge',
+            version: PROTOCOL_VERSION,
+            description: 'Streams per-user Letta agents into OpenWebUI. Events: packages/events.',
+          },
+          components: {
+            securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+          },
+        },
+      }),
+    )
+    .use(health(probe))
+    .use(templates(catalog, deps.bridgeApiKey))
+    .use(chat({ service, catalog, bridgeApiKey: deps.bridgeApiKey, keepaliveMs: deps.keepaliveMs }))
+    .use(pipeFile(deps.bridgeApiKey))
+  return { app, service, agents, probe }
+}
+
+export type BridgeApp = ReturnType<typeof createApp>

@@ -1,0 +1,95 @@
+import { DEFAULT_PORT } from '@letta-openwebui/events'
+import type { Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/** Letta Cloud, used when only LETTA_API_KEY is given. */
+export const LETTA_CLOUD_URL = 'https://api.letta.com'
+
+const Milliseconds = (fallback: number, description: string) =>
+  Type.Integer({ minimum: 100, maximum: 3_600_000, default: fallback, description })
+
+/** The environment the server reads at start-up; each variable is explained in the README. */
+export const Env = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65_535, default: DEFAULT_PORT }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'Interface to listen on.' }),
+  LETTA_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  LETTA_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  BRIDGE_API_KEY: Type.Optional(
+    Type.String({ minLength: 16, description: 'The bearer token the pipe must send.' }),
+  ),
+  /** Letta pings every 20 s while a run is alive, so this much silence means it stalled. */
+  LETTA_IDLE_TIMEOUT_MS: Milliseconds(45_000, 'Upstream silence that ends a stream.'),
+  /** Under the 30 s+ proxy and OpenWebUI read timeouts, so long tool calls never time out. */
+  KEEPALIVE_MS: Milliseconds(15_000, 'Client silence after which a keepalive event is sent.'),
+  LOG_LEVEL: Type.Union(
+    [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
+    { default: 'info' },
+  ),
+})
+export type Env = Static<typeof Env>
+
+export type Config = {
+  port: number
+  host: string
+  /** undefined = demo mode: an embedded letta-sim instead of a real Letta. */
+  letta: { baseUrl: string; apiKey?: string } | undefined
+  /** undefined = authentication disabled (only allowed for an explicit local dev run). */
+  bridgeApiKey: string | undefined
+  idleTimeoutMs: number
+  keepaliveMs: number
+  logLevel: Env['LOG_LEVEL']
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const HINTS: Record<string, string> = {
+  PORT: 'a port number between 0 and 65535',
+  LETTA_BASE_URL: 'an http(s) URL such as http://localhost:8283',
+  BRIDGE_API_KEY: 'a random secret of at least 16 characters (e.g. `openssl rand -hex 24`)',
+  LETTA_IDLE_TIMEOUT_MS: 'milliseconds between 100 and 3600000',
+  KEEPALIVE_MS: 'milliseconds between 100 and 3600000',
+  LOG_LEVEL: 'one of debug, info, warn, error',
+}
+
+/**
+ * Validates the environment. Throws a ConfigError with one line per bad variable;
+ * never echoes a secret's value.
+ */
+export function loadConfig(
+  environment: Record<string, string | undefined>,
+  options: { devRun?: boolean } = {},
+): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(Env.properties)) {
+    const value = environment[key]?.trim()
+    if (value) raw[key] = value
+  }
+  const env = Value.Default(Env, Value.Convert(Env, raw)) as Env
+  const problems = [...Value.Errors(Env, env)].map((error) => {
+    const name = error.path.slice(1)
+    return `${name}: expected ${HINTS[name] ?? error.message}`
+  })
+  if (!env.BRIDGE_API_KEY && !options.devRun) {
+    problems.push(
+      'BRIDGE_API_KEY: not set. Set it to the secret the pipe sends, or run `bun run dev` for a local run without authentication.',
+    )
+  }
+  if (problems.length > 0)
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+
+  const baseUrl = env.LETTA_BASE_URL ?? (env.LETTA_API_KEY ? LETTA_CLOUD_URL : undefined)
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    letta: baseUrl
+      ? { baseUrl: baseUrl.replace(/\/+$/, ''), apiKey: env.LETTA_API_KEY }
+      : undefined,
+    bridgeApiKey: env.BRIDGE_API_KEY,
+    idleTimeoutMs: env.LETTA_IDLE_TIMEOUT_MS,
+    keepaliveMs: env.KEEPALIVE_MS,
+    logLevel: env.LOG_LEVEL,
+  }
+}

@@ -1,0 +1,45 @@
+import { ConfigError, loadConfig } from './config.ts'
+import { createLogger } from './log.ts'
+import { startServer } from './server.ts'
+
+/** `bun run dev` passes --dev: a local run that may go without BRIDGE_API_KEY. */
+const devRun = process.argv.includes('--dev')
+
+try {
+  const config = loadConfig(process.env, { devRun })
+  const logger = createLogger(config.logLevel, {
+    secrets: [config.bridgeApiKey, config.letta?.apiKey],
+  })
+  const server = await startServer({
+    port: config.port,
+    host: process.env.HOST ? config.host : undefined,
+    lettaBaseUrl: config.letta?.baseUrl,
+    lettaApiKey: config.letta?.apiKey,
+    bridgeApiKey: config.bridgeApiKey,
+    devNoAuth: devRun,
+    idleTimeoutMs: config.idleTimeoutMs,
+    keepaliveMs: config.keepaliveMs,
+    logger,
+  })
+  logger.info('bridge listening', {
+    url: server.url,
+    mode: server.mode,
+    docs: `${server.url}/docs`,
+  })
+  const letta = await server.probe.check()
+  if (letta.reachable) logger.info('Letta is reachable', { letta: letta.url })
+  else
+    logger.warn('Letta is NOT reachable; chats will fail until it is', {
+      letta: letta.url,
+      problem: letta.problem,
+    })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      server.stop().finally(() => process.exit(0))
+    })
+  }
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(1)
+}

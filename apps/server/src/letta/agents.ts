@@ -1,0 +1,82 @@
+import type { ChatUser } from '@letta-openwebui/events'
+import type { Logger } from '../log.ts'
+import type { TemplateCatalog } from '../templates.ts'
+import type { Letta } from './client.ts'
+
+/** Tags that find a user's agent again after a restart (Letta identities are deprecated). */
+export function agentTags(userId: string, template: string): string[] {
+  return [`owui-user:${userId}`, `template:${template}`]
+}
+
+/** A marker tag for every agent this bridge creates, so an admin can list them. */
+export const BRIDGE_TAG = 'letta-openwebui'
+
+/**
+ * One Letta agent per (OpenWebUI user, template): found by tags, created from the template on
+ * first use, cached. Lookups are single-flight per key, so two first messages create one agent.
+ */
+export class AgentDirectory {
+  private readonly cache = new Map<string, string>()
+  private readonly pending = new Map<string, Promise<string>>()
+
+  constructor(
+    private readonly letta: Letta,
+    private readonly templates: TemplateCatalog,
+    private readonly logger: Logger,
+  ) {}
+
+  resolve(user: ChatUser, template: string): Promise<string> {
+    const key = `${template}\u0000${user.id}`
+    const cached = this.cache.get(key)
+    if (cached) return Promise.resolve(cached)
+    let lookup = this.pending.get(key)
+    if (!lookup) {
+      lookup = this.findOrCreate(user, template)
+        .then((agentId) => {
+          this.cache.set(key, agentId)
+          return agentId
+        })
+        .finally(() => this.pending.delete(key))
+      this.pending.set(key, lookup)
+    }
+    return lookup
+  }
+
+  /** Drops a cached agent id, e.g. after Letta answered 404 for it. */
+  forget(userId: string, template: string): void {
+    this.cache.delete(`${template}\u0000${userId}`)
+  }
+
+  get size(): number {
+    return this.cache.size
+  }
+
+  private async findOrCreate(user: ChatUser, templateName: string): Promise<string> {
+    const tags = agentTags(user.id, templateName)
+    const page = await this.letta.agents.list({ tags, match_all_tags: true, limit: 1 })
+    const found = page.getPaginatedItems()[0]
+    if (found) return found.id
+
+    const template = this.templates.get(templateName)
+    if (!template) throw new Error(`unknown template ${templateName}`)
+    const human = user.name ? `${template.human}\nName: ${user.name}` : template.human
+    const agent = await this.letta.agents.create({
+      name: `${templateName}-${user.id}`.slice(0, 100),
+      model: template.model,
+      embedding: template.embedding,
+      memory_blocks: [
+        { label: 'persona', value: template.persona },
+        { label: 'human', value: human },
+      ],
+      tools: template.tools.length > 0 ? template.tools : undefined,
+      tags: [...tags, BRIDGE_TAG],
+      metadata: { owui_user_id: user.id, template: templateName },
+    })
+    this.logger.info('agent created', {
+      userId: user.id,
+      template: templateName,
+      agentId: agent.id,
+    })
+    return agent.id
+  }
+}

@@ -1,0 +1,73 @@
+import {
+  ChatRequest,
+  ChatResult,
+  errorBody,
+  PROTOCOL_VERSION,
+  ROUTES,
+} from '@letta-openwebui/events'
+import { Elysia } from 'elysia'
+import type { TemplateCatalog } from '../templates.ts'
+import type { ChatService } from '../turn/chat-service.ts'
+import { foldTurn } from '../turn/fold.ts'
+import { sseResponse } from '../turn/sse-response.ts'
+import { auth } from './auth.ts'
+
+/** An AbortController that also fires when the client's request is aborted. */
+function followRequest(request: Request): AbortController {
+  const controller = new AbortController()
+  if (request.signal.aborted) controller.abort()
+  else request.signal.addEventListener('abort', () => controller.abort(), { once: true })
+  return controller
+}
+
+export const chat = (options: {
+  service: ChatService
+  catalog: TemplateCatalog
+  bridgeApiKey: string | undefined
+  keepaliveMs: number
+}) =>
+  new Elysia({ name: 'chat' })
+    .use(auth(options.bridgeApiKey))
+    .model({ 'chat.request': ChatRequest, 'chat.result': ChatResult })
+    .guard({
+      bridgeAuth: true,
+      body: 'chat.request',
+      beforeHandle({ body, status }) {
+        if (body.protocolVersion !== PROTOCOL_VERSION) {
+          return status(
+            409,
+            errorBody(
+              'protocol_mismatch',
+              `The Letta pipe (protocol ${body.protocolVersion}) does not match the bridge server (protocol ${PROTOCOL_VERSION}): an admin should re-upload apps/pipe/dist/letta_pipe.py (also served at ${ROUTES.pipeFile}).`,
+            ),
+          )
+        }
+        if (body.template && !options.catalog.get(body.template)) {
+          return status(
+            404,
+            errorBody('unknown_template', `There is no agent template "${body.template}".`),
+          )
+        }
+      },
+    })
+    .post(
+      ROUTES.chatStream,
+      ({ body, request, server }) => {
+        // Long tool calls are silent: Bun's 10 s idle timeout must not cut the stream.
+        server?.timeout(request, 0)
+        const abort = followRequest(request)
+        return sseResponse(options.service.turn(body, abort.signal), {
+          keepaliveMs: options.keepaliveMs,
+          onClose: () => abort.abort(),
+        })
+      },
+      { detail: { summary: 'Send a message to your agent; answer as server-sent events' } },
+    )
+    .post(
+      ROUTES.chat,
+      ({ body, request, server }) => {
+        server?.timeout(request, 0)
+        return foldTurn(options.service.turn(body, followRequest(request).signal))
+      },
+      { response: 'chat.result', detail: { summary: 'Send a message; one JSON answer' } },
+    )

@@ -1,0 +1,80 @@
+import { startLettaSim } from '@letta-openwebui/letta-sim'
+import type { BridgeApp } from './app.ts'
+import { createApp } from './app.ts'
+import type { Config } from './config.ts'
+import { ConfigError } from './config.ts'
+import { createLettaClient } from './letta/client.ts'
+import type { Logger } from './log.ts'
+import { createLogger } from './log.ts'
+
+export type ServerOptions = {
+  /** 0 = any free port. */
+  port?: number
+  host?: string
+  /** Unset = demo mode with an embedded letta-sim. */
+  lettaBaseUrl?: string
+  lettaApiKey?: string
+  bridgeApiKey?: string
+  /** Allows a missing bridgeApiKey: authentication off, for a local dev run only. */
+  devNoAuth?: boolean
+  idleTimeoutMs?: number
+  keepaliveMs?: number
+  logLevel?: Config['logLevel']
+  logger?: Logger
+}
+
+export type RunningServer = BridgeApp & {
+  url: string
+  port: number
+  mode: 'letta' | 'demo'
+  stop(): Promise<void>
+}
+
+export const DEMO_BANNER =
+  'demo mode: simulated Letta — set LETTA_BASE_URL / LETTA_API_KEY for real agents'
+
+/** Starts the bridge (and, in demo mode, the simulated Letta it talks to). */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  if (!options.bridgeApiKey && !options.devNoAuth) {
+    throw new ConfigError('BRIDGE_API_KEY is required unless this is a local dev run.')
+  }
+  const logger =
+    options.logger ??
+    createLogger(options.logLevel ?? 'info', {
+      secrets: [options.bridgeApiKey, options.lettaApiKey],
+    })
+  const sim = options.lettaBaseUrl ? undefined : await startLettaSim()
+  const target = options.lettaBaseUrl
+    ? { url: options.lettaBaseUrl, mode: 'letta' as const }
+    : { url: sim?.url ?? '', mode: 'demo' as const }
+  if (target.mode === 'demo') logger.warn(DEMO_BANNER, { simulatedLetta: target.url })
+  if (!options.bridgeApiKey) {
+    logger.warn(
+      'authentication is OFF (local dev run): set BRIDGE_API_KEY before exposing this server',
+    )
+  }
+
+  const bridge = createApp({
+    letta: createLettaClient({ baseUrl: target.url, apiKey: options.lettaApiKey }),
+    lettaTarget: target,
+    logger,
+    bridgeApiKey: options.bridgeApiKey,
+    idleTimeoutMs: options.idleTimeoutMs ?? 45_000,
+    keepaliveMs: options.keepaliveMs ?? 15_000,
+  })
+  const host = options.host ?? (options.bridgeApiKey ? '0.0.0.0' : '127.0.0.1')
+  bridge.app.listen({ port: options.port ?? 0, hostname: host })
+  const port = bridge.app.server?.port
+  if (!port) throw new Error('the bridge server did not start listening')
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
+  return {
+    ...bridge,
+    url,
+    port,
+    mode: target.mode,
+    async stop() {
+      await bridge.app.stop(true)
+      await sim?.stop()
+    },
+  }
+}

@@ -1,0 +1,58 @@
+import type { TemplateInfo, TemplateList } from '@letta-openwebui/events'
+import { TemplateName } from '@letta-openwebui/events'
+import type { Static } from '@sinclair/typebox'
+import { Type } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import catalogJson from '../config/templates.json'
+
+const AgentTemplate = Type.Object({
+  name: TemplateName,
+  title: Type.String({ minLength: 1, maxLength: 60 }),
+  description: Type.String({ maxLength: 300 }),
+  model: Type.String({ minLength: 1, description: 'Letta model handle, e.g. openai/gpt-4o-mini.' }),
+  embedding: Type.String({ minLength: 1, description: 'Letta embedding handle.' }),
+  persona: Type.String({ minLength: 1, description: 'The agent persona memory block.' }),
+  human: Type.String({ description: 'Starting text of the block the agent keeps about the user.' }),
+  tools: Type.Array(Type.String(), { description: 'Extra Letta tools, by name.' }),
+})
+export type AgentTemplate = Static<typeof AgentTemplate>
+
+const Catalog = Type.Object({
+  defaultTemplate: TemplateName,
+  templates: Type.Array(AgentTemplate, { minItems: 1 }),
+})
+
+/** The agent templates, from version-controlled config/templates.json. */
+export class TemplateCatalog {
+  private readonly byName: Map<string, AgentTemplate>
+  readonly defaultTemplate: string
+
+  constructor(source: unknown = catalogJson) {
+    if (!Value.Check(Catalog, source)) {
+      const problem = [...Value.Errors(Catalog, source)][0]
+      throw new Error(`config/templates.json is invalid at ${problem?.path}: ${problem?.message}`)
+    }
+    this.byName = new Map(source.templates.map((template) => [template.name, template]))
+    if (!this.byName.has(source.defaultTemplate)) {
+      throw new Error(
+        `config/templates.json: default template "${source.defaultTemplate}" is not defined`,
+      )
+    }
+    this.defaultTemplate = source.defaultTemplate
+  }
+
+  get(name: string): AgentTemplate | undefined {
+    return this.byName.get(name)
+  }
+
+  list(): TemplateList {
+    const templates: TemplateInfo[] = [...this.byName.values()].map(
+      ({ name, title, description }) => ({
+        name,
+        title,
+        description,
+      }),
+    )
+    return { templates, defaultTemplate: this.defaultTemplate }
+  }
+}

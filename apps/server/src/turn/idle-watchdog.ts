@@ -1,0 +1,45 @@
+/**
+ * Calls `onIdle` when `touch()` was not called for `idleMs`. One timer per watchdog, re-armed
+ * lazily, so touching it on every token costs a clock read, not a timer.
+ */
+export class IdleWatchdog {
+  /** Live watchdogs in this process; fault tests check it returns to zero (no leaked timers). */
+  static live = 0
+
+  private last = performance.now()
+  private timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    private readonly idleMs: number,
+    private readonly onIdle: () => void,
+    private readonly options: { repeat?: boolean } = {},
+  ) {
+    IdleWatchdog.live++
+    this.arm(idleMs)
+  }
+
+  touch(): void {
+    this.last = performance.now()
+  }
+
+  stop(): void {
+    if (this.timer === undefined) return
+    clearTimeout(this.timer)
+    this.timer = undefined
+    IdleWatchdog.live--
+  }
+
+  private arm(delay: number): void {
+    this.timer = setTimeout(() => {
+      const idle = performance.now() - this.last
+      if (idle < this.idleMs) return this.arm(this.idleMs - idle)
+      if (!this.options.repeat) {
+        this.stop()
+        return this.onIdle()
+      }
+      this.last = performance.now()
+      this.arm(this.idleMs)
+      this.onIdle()
+    }, delay)
+  }
+}

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
+import { ROUTES, readEvents } from '@letta-openwebui/events'
+import {
+  approvalRequest,
+  dropAfter,
+  errorAfterOutput,
+  errorBeforeOutput,
+  hiddenReasoning,
+  httpError,
+  reasoningToolAnswer,
+  stallAfter,
+  tokenStream,
+} from '@letta-openwebui/letta-sim'
+import type { Stack } from './utils.ts'
+import { chatBody, eventually, post, startStack, streamChat, summarize } from './utils.ts'
+
+describe('streaming a turn', () => {
+  let stack: Stack
+  beforeAll(async () => {
+    stack = await startStack({ idleTimeoutMs: 500 })
+  })
+  afterAll(() => stack.stop())
+  beforeEach(() => {
+    stack.sim.requests.length = 0
+  })
+
+  it('streams every token as its own answer event', async () => {
+    stack.sim.enqueue(tokenStream({ tokens: 50, text: (i) => `t${i} ` }))
+    const events = await streamChat(stack.server)
+    const deltas = events.filter((event) => event.event === 'answer.delta')
+    expect(deltas).toHaveLength(50)
+    expect(summarize(events).answer).toBe(Array.from({ length: 50 }, (_, i) => `t${i} `).join(''))
+    expect(summarize(events).stopReason).toBe('end_turn')
+  })
+
+  it('delivers the first event before Letta has finished (no buffering)', async () => {
+    stack.sim.enqueue(tokenStream({ tokens: 5, tokensPerSecond: 2, text: (i) => `w${i}` }))
+    const started = performance.now()
+    const response = await post(stack.server, ROUTES.chatStream, chatBody())
+    let firstAnswerAt = 0
+    for await (const event of readEvents(response.body as ReadableStream<Uint8Array>)) {
+      if (event.event === 'answer.delta' && !firstAnswerAt)
+        firstAnswerAt = performance.now() - started
+    }
+    const total = performance.now() - started
+    // 5 tokens at 2/s take ~2 s; the first one must arrive long before the end.
+    expect(firstAnswerAt).toBeLessThan(total - 1_000)
+  })
+
+  it('asks Letta for a token stream with pings, once, with an otid', async () => {
+    stack.sim.enqueue(tokenStream({ tokens: 3 }))
+    await streamChat(stack.server)
+    const sends = stack.sim.requests.filter(
+      (request) => request.method === 'POST' && /\/v1\/agents\/[^/]+\/messages$/.test(request.path),
+    )
+    expect(sends).toHaveLength(1)
+    expect(sends[0]?.body).toMatchObject({
+      streaming: true,
+      stream_tokens: true,
+      include_pings: true,
+      messages: [{ role: 'user', content: 'What is a derivative?' }],
+    })
+    const message = (sends[0]?.body as { messages: Array<{ otid?: string }> }).messages[0]
+    expect(message?.otid).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('shows thinking, the tool and the answer of a tool-using turn in order', async () => {
+    stack.sim.enqueue(
+      reasoningToolAnswer({
+        reasoning: 'The student asks about derivatives. Let me check my notes.',
+        tool: {
+          name: 'archival_memory_search',
+          arguments: { query: 'derivatives' },
+          result: 'none',
+        },
+        answer: 'A derivative measures how fast something changes.',
+      }),
+    )
+    const events = await streamChat(stack.server)
+    const seen = summarize(events)
+    expect(seen.reasoning).toEqual(['The student asks about derivatives. Let me check my notes.'])
+    expect(seen.tools).toEqual([
+      'start archival_memory_search',
+      'finish archival_memory_search success',
+    ])
+    expect(seen.answer).toBe('A derivative measures how fast something changes.')
+    const finished = events.find((event) => event.event === 'tool.finished')
+    expect(finished?.data).toMatchObject({ arguments: '{"query":"derivatives"}', output: 'none' })
+  })
+
+  it('turns hidden reasoning into a thinking indication', async () => {
+    stack.sim.enqueue(hiddenReasoning({ answer: 'Done.' }))
+    const events = await streamChat(stack.server)
+    expect(events.some((event) => event.event === 'reasoning.hidden')).toBe(true)
+    expect(summarize(events).answer).toBe('Done.')
+  })
+
+  it('ends an approval request with a clear message', async () => {
+    stack.sim.enqueue(approvalRequest({}))
+    const seen = summarize(await streamChat(stack.server))
+    expect(seen.errors).toEqual(['approval_required'])
+    expect(seen.stopReason).toBe('requires_approval')
+    expect(seen.doneCount).toBe(1)
+  })
+})
+
+describe('every stream ends with exactly one done', () => {
+  let stack: Stack
+  beforeAll(async () => {
+    stack = await startStack({ idleTimeoutMs: 400 })
+  })
+  afterAll(() => stack.stop())
+
+  const cases = [
+    { name: 'error before output', scenario: () => errorBeforeOutput({}), code: 'rate_limited' },
+    {
+      name: 'error after output',
+      scenario: () => errorAfterOutput({}),
+      code: 'agent_error',
+      partial: true,
+    },
+    { name: 'a dropped connection', scenario: () => dropAfter(4), code: 'stream_interrupted' },
+    { name: 'a stalled stream', scenario: () => stallAfter(4), code: 'stream_stalled' },
+    { name: 'HTTP 409', scenario: () => httpError(409), code: 'letta_busy' },
+    { name: 'HTTP 429', scenario: () => httpError(429), code: 'rate_limited' },
+    { name: 'HTTP 500', scenario: () => httpError(500), code: 'letta_error' },
+  ] as const
+
+  for (const testCase of cases) {
+    it(`after ${testCase.name}: a readable error (${testCase.code}) and done`, async () => {
+      stack.sim.enqueue(testCase.scenario())
+      const events = await streamChat(
+        stack.server,
+        chatBody({ user: { id: `u-${testCase.code}` } }),
+      )
+      const seen = summarize(events)
+      expect(seen.errors).toEqual([testCase.code])
+      expect(seen.doneCount).toBe(1)
+      expect(events.at(-1)?.event).toBe('done')
+      const error = events.find((event) => event.event === 'error')
+      expect(error?.event === 'error' && error.data.message).toMatch(/^[A-Z][^\n]*[.!]$/)
+      if ('partial' in testCase) expect(seen.answer.length).toBeGreaterThan(0)
+    })
+  }
+
+  it('cancels the Letta run of a stalled stream', async () => {
+    stack.sim.cancels.length = 0
+    stack.sim.enqueue(stallAfter(3))
+    await streamChat(stack.server, chatBody({ user: { id: 'u-stall-cancel' } }))
+    expect(await eventually(() => stack.sim.cancels.length === 1)).toBe(true)
+  })
+
+  it('answers "Letta unreachable" when nothing listens at LETTA_BASE_URL', async () => {
+    const down = await startStack({ lettaBaseUrl: 'http://127.0.0.1:9' })
+    try {
+      const seen = summarize(await streamChat(down.server))
+      expect(seen.errors).toEqual(['letta_unreachable'])
+      expect(seen.doneCount).toBe(1)
+    } finally {
+      await down.stop()
+    }
+  })
+})

@@ -1,0 +1,128 @@
+import type { BridgeEvent, ChatRequest } from '@letta-openwebui/events'
+import { PROTOCOL_VERSION, ROUTES, readEvents } from '@letta-openwebui/events'
+import type { LettaSim } from '@letta-openwebui/letta-sim'
+import { startLettaSim } from '@letta-openwebui/letta-sim'
+import { createLogger } from '../src/log.ts'
+import type { RunningServer, ServerOptions } from '../src/server.ts'
+import { startServer } from '../src/server.ts'
+
+export const BRIDGE_KEY = 'test-bridge-key-0123456789abcdef'
+export const LETTA_KEY = 'sk-let-test-letta-key-do-not-log'
+
+export type Stack = {
+  sim: LettaSim
+  server: RunningServer
+  logs: string[]
+  stop(): Promise<void>
+}
+
+/** letta-sim + the real bridge on free loopback ports; logs captured instead of printed. */
+export async function startStack(options: Partial<ServerOptions> = {}): Promise<Stack> {
+  const sim = await startLettaSim({ pingIntervalMs: 20_000 })
+  const logs: string[] = []
+  const server = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    lettaBaseUrl: sim.url,
+    lettaApiKey: LETTA_KEY,
+    bridgeApiKey: BRIDGE_KEY,
+    idleTimeoutMs: 2_000,
+    keepaliveMs: 5_000,
+    logger: createLogger('debug', {
+      secrets: [BRIDGE_KEY, LETTA_KEY],
+      write: (line) => logs.push(line),
+    }),
+    ...options,
+  })
+  return {
+    sim,
+    server,
+    logs,
+    async stop() {
+      await server.stop()
+      await sim.stop()
+    },
+  }
+}
+
+export function chatBody(overrides: Partial<ChatRequest> = {}): ChatRequest {
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    user: { id: 'user-ada', name: 'Ada', email: 'ada@example.org', role: 'user' },
+    chatId: 'chat-1',
+    message: 'What is a derivative?',
+    ...overrides,
+  }
+}
+
+export function post(
+  server: { url: string },
+  path: string,
+  body: unknown,
+  init: { key?: string | null; signal?: AbortSignal } = {},
+): Promise<Response> {
+  const key = init.key === undefined ? BRIDGE_KEY : init.key
+  return fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: init.signal,
+  })
+}
+
+/** Sends one message and reads the whole event stream. */
+export async function streamChat(
+  server: { url: string },
+  body: ChatRequest = chatBody(),
+): Promise<BridgeEvent[]> {
+  const response = await post(server, ROUTES.chatStream, body)
+  if (!response.ok || !response.body)
+    throw new Error(`HTTP ${response.status}: ${await response.text()}`)
+  const events: BridgeEvent[] = []
+  for await (const event of readEvents(response.body)) events.push(event)
+  return events
+}
+
+/** What a reader of the stream sees: the texts, the tools and how it ended. */
+export function summarize(events: BridgeEvent[]) {
+  const reasoning: string[] = []
+  let answer = ''
+  const tools: string[] = []
+  const errors: string[] = []
+  for (const { event, data } of events) {
+    if (event === 'reasoning.delta')
+      reasoning[data.segment] = (reasoning[data.segment] ?? '') + data.text
+    if (event === 'answer.delta') answer += data.text
+    if (event === 'tool.started') tools.push(`start ${data.name}`)
+    if (event === 'tool.finished') tools.push(`finish ${data.name} ${data.status}`)
+    if (event === 'error') errors.push(data.code)
+  }
+  const dones = events.filter((event) => event.event === 'done')
+  const last = events.at(-1)
+  return {
+    reasoning,
+    answer,
+    tools,
+    errors,
+    doneCount: dones.length,
+    stopReason: last?.event === 'done' ? last.data.stopReason : undefined,
+  }
+}
+
+/** Polls until `check` holds or the time is up (then returns false). */
+export async function eventually(check: () => boolean, timeoutMs = 2_000): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs
+  while (performance.now() < deadline) {
+    if (check()) return true
+    await Bun.sleep(10)
+  }
+  return check()
+}
+
+/** A JSON response body, typed as the schema the route promises. */
+export async function json<T>(response: Response): Promise<T> {
+  return (await response.json()) as T
+}
