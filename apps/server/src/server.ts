@@ -1,4 +1,3 @@
-import { startLettaSim } from '@letta-openwebui/letta-sim'
 import type { BridgeApp } from './app.ts'
 import { createApp } from './app.ts'
 import type { Config } from './config.ts'
@@ -33,6 +32,12 @@ export type RunningServer = BridgeApp & {
 export const DEMO_BANNER =
   'demo mode: simulated Letta — set LETTA_BASE_URL / LETTA_API_KEY for real agents'
 
+/** Demo mode only: the simulation is not loaded when a real Letta is configured. */
+async function startDemoLetta() {
+  const { startLettaSim } = await import('@letta-openwebui/letta-sim')
+  return startLettaSim()
+}
+
 /** Starts the bridge (and, in demo mode, the simulated Letta it talks to). */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   if (!options.bridgeApiKey && !options.devNoAuth) {
@@ -43,7 +48,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     createLogger(options.logLevel ?? 'info', {
       secrets: [options.bridgeApiKey, options.lettaApiKey],
     })
-  const sim = options.lettaBaseUrl ? undefined : await startLettaSim()
+  const sim = options.lettaBaseUrl ? undefined : await startDemoLetta()
   const target = options.lettaBaseUrl
     ? { url: options.lettaBaseUrl, mode: 'letta' as const }
     : { url: sim?.url ?? '', mode: 'demo' as const }

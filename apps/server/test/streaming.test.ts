@@ -60,7 +60,8 @@ describe('streaming a turn', () => {
       include_pings: true,
       messages: [{ role: 'user', content: 'What is a derivative?' }],
     })
-    const message = (sends[0]?.body as { messages: Array<{ otid?: string }> }).messages[0]
+    const sent = sends[0]?.body as { messages: Array<{ otid?: string }> } | undefined
+    const message = sent?.messages[0]
     expect(message?.otid).toMatch(/^[0-9a-f-]{36}$/)
   })
 

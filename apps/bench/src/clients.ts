@@ -1,0 +1,104 @@
+import { PROTOCOL_VERSION, readEvents, ROUTES, SseParser } from '@letta-openwebui/events'
+import { wallClock } from './stats.ts'
+
+/** What one stream saw: when each token arrived relative to its sender's stamp, and when. */
+export type StreamRecord = { sentAt: number; firstTokenAt?: number; lastTokenAt?: number; latencies: number[]; tokens: number }
+
+/** Tokens from `tokenStream({ stamp: true })` start with the sender's wall clock. */
+function record(stream: StreamRecord, text: string) {
+  const now = wallClock()
+  stream.tokens++
+  stream.firstTokenAt ??= now
+  stream.lastTokenAt = now
+  const stamp = Number.parseFloat(text)
+  if (Number.isFinite(stamp)) stream.latencies.push(now - stamp)
+}
+
+/** The SDK's identifying header: Letta (and letta-sim) refuse message posts without it. */
+const SDK_HEADERS = { 'content-type': 'application/json', 'x-stainless-package-version': '1.12.1' }
+
+export async function createSimAgent(simUrl: string, name: string): Promise<string> {
+  const response = await fetch(`${simUrl}/v1/agents`, {
+    method: 'POST',
+    headers: SDK_HEADERS,
+    body: JSON.stringify({ name, model: 'openai/gpt-4o-mini', embedding: 'openai/text-embedding-3-small' }),
+  })
+  return ((await response.json()) as { id: string }).id
+}
+
+export async function enqueue(simUrl: string, scenario: unknown, count = 1): Promise<void> {
+  const body = JSON.stringify({ scenario })
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${simUrl}/_sim/enqueue`, { method: 'POST', body, headers: SDK_HEADERS })
+    if (!response.ok) throw new Error(`enqueue failed: HTTP ${response.status} ${await response.text()}`)
+  }
+}
+
+/** The baseline: a client reading Letta's (letta-sim's) stream directly, as cheaply as possible. */
+export async function readDirect(simUrl: string, agentId: string, signal?: AbortSignal): Promise<StreamRecord> {
+  const stream: StreamRecord = { sentAt: wallClock(), latencies: [], tokens: 0 }
+  const response = await fetch(`${simUrl}/v1/agents/${agentId}/messages`, {
+    method: 'POST',
+    headers: SDK_HEADERS,
+    body: JSON.stringify({
+      messages: [{ role: 'user', content: 'bench' }],
+      streaming: true,
+      stream_tokens: true,
+      include_pings: true,
+    }),
+    signal,
+  })
+  const parser = new SseParser()
+  const decoder = new TextDecoder()
+  try {
+    for await (const chunk of response.body as ReadableStream<Uint8Array>) {
+      for (const frame of parser.push(decoder.decode(chunk, { stream: true }))) {
+        if (!frame.data.startsWith('{')) continue
+        const message = JSON.parse(frame.data) as { message_type?: string; content?: string }
+        if (message.message_type === 'assistant_message') record(stream, String(message.content))
+      }
+    }
+  } catch (error) {
+    if (!signal?.aborted) throw error
+  }
+  return stream
+}
+
+/** The same stream through the bridge, as the pipe reads it. */
+export async function readBridge(
+  bridge: { url: string; key: string },
+  userId: string,
+  signal?: AbortSignal,
+): Promise<StreamRecord> {
+  const stream: StreamRecord = { sentAt: wallClock(), latencies: [], tokens: 0 }
+  const response = await fetch(`${bridge.url}${ROUTES.chatStream}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${bridge.key}` },
+    body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION, user: { id: userId }, message: 'bench' }),
+    signal,
+  })
+  if (!response.ok) throw new Error(`bridge answered HTTP ${response.status}: ${await response.text()}`)
+  try {
+    for await (const event of readEvents(response.body as ReadableStream<Uint8Array>)) {
+      if (event.event === 'answer.delta') record(stream, event.data.text)
+      if (event.event === 'error') throw new Error(`bridge error: ${event.data.code}`)
+    }
+  } catch (error) {
+    if (!signal?.aborted) throw error
+  }
+  return stream
+}
+
+/** Runs `tasks` with at most `limit` in flight. */
+export async function pool<T>(count: number, limit: number, task: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count)
+  let next = 0
+  const worker = async () => {
+    while (next < count) {
+      const index = next++
+      results[index] = await task(index)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker))
+  return results
+}

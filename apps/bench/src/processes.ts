@@ -1,0 +1,67 @@
+import { join } from 'node:path'
+import type { Subprocess } from 'bun'
+
+/** Enough descriptors for 10,000 streams through the bridge (client, bridge in + out, sim). */
+const FILE_LIMIT = 70_000
+
+export type Child = { url: string; pid: number; stop(): Promise<void> }
+
+/** Spawns a process that logs JSON lines and waits for the line that carries its URL. */
+async function spawnService(
+  command: string[],
+  env: Record<string, string>,
+  urlOf: (entry: Record<string, unknown>) => string | undefined,
+): Promise<Child> {
+  // Raise the open-file limit for the child if this user may; otherwise keep the default.
+  const child: Subprocess<'pipe', 'pipe', 'inherit'> = Bun.spawn(
+    ['sh', '-c', `ulimit -n ${FILE_LIMIT} 2>/dev/null; exec "$@"`, 'sh', ...command],
+    { env: { ...process.env, ...env }, stdin: 'pipe', stdout: 'pipe', stderr: 'inherit' },
+  )
+  const reader = child.stdout.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  let url: string | undefined
+  while (!url) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`${command.join(' ')} exited before it was ready`)
+    buffer += decoder.decode(value)
+    const lines = buffer.split('\n')
+    buffer = lines.pop() ?? ''
+    for (const line of lines) {
+      try {
+        url ??= urlOf(JSON.parse(line))
+      } catch {}
+    }
+  }
+  // Keep draining the child's log so it never blocks on a full pipe.
+  const drain = async () => {
+    while (!(await reader.read()).done) {}
+  }
+  drain().catch(() => {})
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      child.kill('SIGTERM')
+      await child.exited
+    },
+  }
+}
+
+const ROOT = join(import.meta.dir, '../../..')
+
+export function startSimProcess(pingMs: number): Promise<Child> {
+  return spawnService(
+    ['bun', join(import.meta.dir, 'sim-process.ts')],
+    { SIM_PING_MS: String(pingMs) },
+    (entry) => (typeof entry.simUrl === 'string' ? entry.simUrl : undefined),
+  )
+}
+
+export function startBridgeProcess(env: Record<string, string>): Promise<Child> {
+  return spawnService(
+    ['bun', join(ROOT, 'apps/server/src/index.ts')],
+    { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    (entry) => (entry.message === 'bridge listening' ? String(entry.url) : undefined),
+  )
+}

@@ -1,0 +1,246 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { stallAfter, tokenStream } from '@letta-openwebui/letta-sim'
+import { createSimAgent, enqueue, pool, readBridge, readDirect, type StreamRecord } from './clients.ts'
+import { measurePipeCost } from './pipe-cost.ts'
+import { type Child, startBridgeProcess, startSimProcess } from './processes.ts'
+import { cpuMs, cpuPercent, rssBytes } from './proc.ts'
+import { distribution, round, wallClock } from './stats.ts'
+
+const BRIDGE_KEY = 'bench-bridge-key-0123456789abcdef'
+const TOKENS_PER_SECOND = 20
+/** Tokens per stream in the latency cases: 5 s of streaming at 20 tokens/s. */
+const LATENCY_TOKENS = 100
+const IDLE_STREAMS = Number(process.env.BENCH_IDLE_STREAMS ?? 10_000)
+const THROUGHPUT_TOKENS = 20_000
+
+type Row = { case: string; direct: string; bridge: string; added: string; target: string; met: boolean | null }
+const rows: Row[] = []
+const results: Record<string, unknown> = {}
+
+function log(message: string) {
+  process.stderr.write(`[bench] ${message}\n`)
+}
+
+const latencies = (streams: StreamRecord[]) => streams.flatMap((stream) => stream.latencies)
+
+async function withStack<T>(options: { simPingMs?: number; keepaliveMs?: number }, run: (sim: Child, bridge: Child) => Promise<T>): Promise<T> {
+  const sim = await startSimProcess(options.simPingMs ?? 20_000)
+  const bridge = await startBridgeProcess({
+    LETTA_BASE_URL: sim.url,
+    BRIDGE_API_KEY: BRIDGE_KEY,
+    KEEPALIVE_MS: String(options.keepaliveMs ?? 15_000),
+    LETTA_IDLE_TIMEOUT_MS: '600000',
+  })
+  try {
+    return await run(sim, bridge)
+  } finally {
+    await bridge.stop()
+    await sim.stop()
+  }
+}
+
+/** First messages create each user's agent, so measured streams hit the cache. */
+async function warmUsers(sim: Child, bridge: Child, users: number, prefix: string) {
+  await enqueue(sim.url, tokenStream({ tokens: 1 }), users)
+  await pool(users, 64, (i) => readBridge({ url: bridge.url, key: BRIDGE_KEY }, `${prefix}-${i}`))
+}
+
+/** Case 1 (and the active half of case 4): per-event latency at N concurrent 20 tokens/s streams. */
+async function latencyCase(sim: Child, bridge: Child, streams: number) {
+  const scenario = tokenStream({ tokens: LATENCY_TOKENS, tokensPerSecond: TOKENS_PER_SECOND, stamp: true })
+  const agents = await pool(streams, 64, (i) => createSimAgent(sim.url, `direct-${streams}-${i}`))
+  await enqueue(sim.url, scenario, streams)
+  // Starts spread over one token interval, like independent users.
+  const spread = (i: number) => Bun.sleep((i / streams) * (1000 / TOKENS_PER_SECOND))
+  const direct = await Promise.all(agents.map(async (agentId, i) => (await spread(i), readDirect(sim.url, agentId))))
+
+  await warmUsers(sim, bridge, streams, `lat${streams}`)
+  await enqueue(sim.url, scenario, streams)
+  const cpuBefore = cpuMs(bridge.pid)
+  const started = performance.now()
+  const through = await Promise.all(
+    Array.from({ length: streams }, async (_, i) => (await spread(i), readBridge({ url: bridge.url, key: BRIDGE_KEY }, `lat${streams}-${i}`))),
+  )
+  const bridgeCpu = ((cpuMs(bridge.pid) - cpuBefore) / (performance.now() - started)) * 100
+  const d = distribution(latencies(direct))
+  const b = distribution(latencies(through))
+  const lost = streams * LATENCY_TOKENS - b.count
+  return { streams, direct: d, bridge: b, addedP50: b.p50 - d.p50, addedP99: b.p99 - d.p99, bridgeCpuPercent: bridgeCpu, lostEvents: lost }
+}
+
+/** Case 2: time to the first answer token, direct vs. known user vs. new user. */
+async function firstTokenCase(sim: Child, bridge: Child) {
+  const samples = 40
+  const scenario = tokenStream({ tokens: 3 })
+  const ttft = (stream: StreamRecord) => (stream.firstTokenAt ?? Number.NaN) - stream.sentAt
+  const agentId = await createSimAgent(sim.url, 'ttft-direct')
+  const direct: number[] = []
+  const known: number[] = []
+  const fresh: number[] = []
+  await warmUsers(sim, bridge, 1, 'ttft-known')
+  for (let i = 0; i < samples; i++) {
+    await enqueue(sim.url, scenario)
+    direct.push(ttft(await readDirect(sim.url, agentId)))
+    await enqueue(sim.url, scenario)
+    known.push(ttft(await readBridge({ url: bridge.url, key: BRIDGE_KEY }, 'ttft-known-0')))
+    await enqueue(sim.url, scenario)
+    fresh.push(ttft(await readBridge({ url: bridge.url, key: BRIDGE_KEY }, `ttft-new-${i}`)))
+  }
+  const d = distribution(direct)
+  const k = distribution(known)
+  const n = distribution(fresh)
+  return { direct: d, knownUser: k, newUser: n, knownOverheadP50: k.p50 - d.p50, newOverheadP50: n.p50 - d.p50 }
+}
+
+/** Case 3: one stream at full speed. */
+async function throughputCase(sim: Child, bridge: Child) {
+  const scenario = tokenStream({ tokens: THROUGHPUT_TOKENS })
+  const rate = (stream: StreamRecord) =>
+    stream.tokens / (((stream.lastTokenAt ?? 0) - (stream.firstTokenAt ?? 0)) / 1000)
+  const agentId = await createSimAgent(sim.url, 'throughput')
+  await warmUsers(sim, bridge, 1, 'tp')
+  const direct: number[] = []
+  const through: number[] = []
+  for (let round = 0; round < 3; round++) {
+    await enqueue(sim.url, scenario)
+    direct.push(rate(await readDirect(sim.url, agentId)))
+    await enqueue(sim.url, scenario)
+    through.push(rate(await readBridge({ url: bridge.url, key: BRIDGE_KEY }, 'tp-0')))
+  }
+  const best = (values: number[]) => Math.max(...values)
+  return { directEventsPerSecond: best(direct), bridgeEventsPerSecond: best(through), ratio: best(through) / best(direct) }
+}
+
+/** Case 4: many idle streams held open, keepalives flowing. */
+async function idleCase(sim: Child, bridge: Child, streams: number) {
+  await warmUsers(sim, bridge, streams, 'idle')
+  await Bun.sleep(2_000)
+  const rssBefore = rssBytes(bridge.pid)
+  await enqueue(sim.url, stallAfter(3), streams)
+  const abort = new AbortController()
+  let opened = 0
+  const open = Array.from({ length: streams }, (_, i) =>
+    readBridge({ url: bridge.url, key: BRIDGE_KEY }, `idle-${i}`, abort.signal).catch(() => undefined),
+  )
+  // Each stalled stream shows one token, then only keepalives.
+  const waitStarted = performance.now()
+  while (performance.now() - waitStarted < 120_000) {
+    const state = (await (await fetch(`${sim.url}/_sim/state`)).json()) as { streams: { active: number } }
+    opened = state.streams.active
+    if (opened >= streams) break
+    await Bun.sleep(500)
+  }
+  await Bun.sleep(3_000)
+  const rssOpen = rssBytes(bridge.pid)
+  const cpu = await cpuPercent(bridge.pid, 10_000)
+  abort.abort()
+  await Promise.all(open)
+  return { streams: opened, rssBeforeMb: rssBefore / 2 ** 20, rssOpenMb: rssOpen / 2 ** 20, bytesPerStream: (rssOpen - rssBefore) / Math.max(1, opened), cpuPercent: cpu }
+}
+
+const ms = (value: number) => `${round(value, 2)} ms`
+
+async function main() {
+  const started = wallClock()
+  await withStack({}, async (sim, bridge) => {
+    for (const streams of [1, 100, 1000]) {
+      log(`latency at ${streams} concurrent streams…`)
+      const result = await latencyCase(sim, bridge, streams)
+      results[`latency_${streams}`] = result
+      const target = streams === 100 ? 1 : streams === 1000 ? 25 : undefined
+      rows.push({
+        case: `1. added latency per event, ${streams} × 20 tok/s (p50 / p99)`,
+        direct: `${ms(result.direct.p50)} / ${ms(result.direct.p99)}`,
+        bridge: `${ms(result.bridge.p50)} / ${ms(result.bridge.p99)}`,
+        added: `${ms(result.addedP50)} / ${ms(result.addedP99)}`,
+        target: target ? `p99 added ≤ ${target} ms` : '—',
+        met: target ? result.addedP99 <= target : null,
+      })
+    }
+    const active = results.latency_1000 as Awaited<ReturnType<typeof latencyCase>>
+    rows.push({
+      case: '4b. 1,000 active streams: bridge CPU / p99 added',
+      direct: '—',
+      bridge: `${round(active.bridgeCpuPercent, 1)} % of a core`,
+      added: ms(active.addedP99),
+      target: 'p99 added ≤ 25 ms',
+      met: active.addedP99 <= 25,
+    })
+
+    log('time to first token…')
+    const ttft = await firstTokenCase(sim, bridge)
+    results.time_to_first_token = ttft
+    rows.push({
+      case: '2. time to first token, known user (p50)',
+      direct: ms(ttft.direct.p50),
+      bridge: ms(ttft.knownUser.p50),
+      added: ms(ttft.knownOverheadP50),
+      target: '≤ 5 ms',
+      met: ttft.knownOverheadP50 <= 5,
+    })
+    rows.push({
+      case: '2. time to first token, new user: agent created (p50)',
+      direct: ms(ttft.direct.p50),
+      bridge: ms(ttft.newUser.p50),
+      added: ms(ttft.newOverheadP50),
+      target: '—',
+      met: null,
+    })
+
+    log('single-stream throughput…')
+    const throughput = await throughputCase(sim, bridge)
+    results.throughput = throughput
+    rows.push({
+      case: '3. one stream at full speed (events/s)',
+      direct: String(Math.round(throughput.directEventsPerSecond)),
+      bridge: String(Math.round(throughput.bridgeEventsPerSecond)),
+      added: `${round(throughput.ratio * 100, 1)} % of direct`,
+      target: '≥ 50 % of direct',
+      met: throughput.ratio >= 0.5,
+    })
+  })
+
+  await withStack({ simPingMs: 5_000, keepaliveMs: 5_000 }, async (sim, bridge) => {
+    log(`${IDLE_STREAMS} idle streams…`)
+    const idle = await idleCase(sim, bridge, IDLE_STREAMS)
+    results.idle_streams = idle
+    rows.push({
+      case: `4a. ${idle.streams} idle streams: bridge RSS per stream / CPU`,
+      direct: '—',
+      bridge: `${round(idle.bytesPerStream / 1024, 1)} KB, ${round(idle.cpuPercent, 1)} % CPU`,
+      added: `${round(idle.rssBeforeMb, 0)} → ${round(idle.rssOpenMb, 0)} MB`,
+      target: '≤ 30 KB per stream',
+      met: idle.bytesPerStream <= 30 * 1024,
+    })
+
+    log('pipe cost…')
+    const pipe = await measurePipeCost(sim, bridge, BRIDGE_KEY)
+    results.pipe_cost = pipe
+    rows.push({
+      case: '5. generated pipe, CPU per token (harness, full speed)',
+      direct: `${round(pipe.baselineMicrosPerToken, 1)} µs (raw SSE reader)`,
+      bridge: `${round(pipe.pipeMicrosPerToken, 1)} µs (pipe)`,
+      added: `${round(pipe.pipeMicrosPerToken - pipe.baselineMicrosPerToken, 1)} µs`,
+      target: '≤ 50 µs per token',
+      met: pipe.pipeMicrosPerToken <= 50,
+    })
+  })
+
+  const table = [
+    '| case | direct (baseline) | through the bridge | added | target | met |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows.map((row) => `| ${row.case} | ${row.direct} | ${row.bridge} | ${row.added} | ${row.target} | ${row.met === null ? '' : row.met ? 'yes' : '**no**'} |`),
+  ].join('\n')
+  const machine = `${navigator.hardwareConcurrency} cores, Bun ${Bun.version}`
+  process.stdout.write(`\n${table}\n\n${machine}; ${round((wallClock() - started) / 1000, 0)} s\n`)
+  const dir = join(import.meta.dir, '../../../bench/results')
+  mkdirSync(dir, { recursive: true })
+  const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19)
+  const report = JSON.stringify({ date: new Date().toISOString(), machine, table, results }, null, 2)
+  writeFileSync(join(dir, `${stamp}.json`), report)
+  writeFileSync(join(dir, 'latest.json'), report)
+  writeFileSync(join(dir, 'latest.md'), `${table}\n`)
+}
+
+await main()
