@@ -35,6 +35,8 @@ export function lettaErrorBody(error: unknown): ErrorBody {
         return errorBody('letta_error')
     }
   }
+  // The SDK parses every data frame as JSON: a malformed frame from Letta surfaces here.
+  if (error instanceof SyntaxError) return errorBody('letta_error')
   return errorBody('internal_error')
 }
 
