@@ -1,8 +1,14 @@
-import { PROTOCOL_VERSION, readEvents, ROUTES, SseParser } from '@letta-openwebui/events'
+import { PROTOCOL_VERSION, ROUTES, readEvents, SseParser } from '@letta-openwebui/events'
 import { wallClock } from './stats.ts'
 
 /** What one stream saw: when each token arrived relative to its sender's stamp, and when. */
-export type StreamRecord = { sentAt: number; firstTokenAt?: number; lastTokenAt?: number; latencies: number[]; tokens: number }
+export type StreamRecord = {
+  sentAt: number
+  firstTokenAt?: number
+  lastTokenAt?: number
+  latencies: number[]
+  tokens: number
+}
 
 /** Tokens from `tokenStream({ stamp: true })` start with the sender's wall clock. */
 function record(stream: StreamRecord, text: string) {
@@ -21,7 +27,11 @@ export async function createSimAgent(simUrl: string, name: string): Promise<stri
   const response = await fetch(`${simUrl}/v1/agents`, {
     method: 'POST',
     headers: SDK_HEADERS,
-    body: JSON.stringify({ name, model: 'openai/gpt-4o-mini', embedding: 'openai/text-embedding-3-small' }),
+    body: JSON.stringify({
+      name,
+      model: 'openai/gpt-4o-mini',
+      embedding: 'openai/text-embedding-3-small',
+    }),
   })
   return ((await response.json()) as { id: string }).id
 }
@@ -29,13 +39,22 @@ export async function createSimAgent(simUrl: string, name: string): Promise<stri
 export async function enqueue(simUrl: string, scenario: unknown, count = 1): Promise<void> {
   const body = JSON.stringify({ scenario })
   for (let i = 0; i < count; i++) {
-    const response = await fetch(`${simUrl}/_sim/enqueue`, { method: 'POST', body, headers: SDK_HEADERS })
-    if (!response.ok) throw new Error(`enqueue failed: HTTP ${response.status} ${await response.text()}`)
+    const response = await fetch(`${simUrl}/_sim/enqueue`, {
+      method: 'POST',
+      body,
+      headers: SDK_HEADERS,
+    })
+    if (!response.ok)
+      throw new Error(`enqueue failed: HTTP ${response.status} ${await response.text()}`)
   }
 }
 
 /** The baseline: a client reading Letta's (letta-sim's) stream directly, as cheaply as possible. */
-export async function readDirect(simUrl: string, agentId: string, signal?: AbortSignal): Promise<StreamRecord> {
+export async function readDirect(
+  simUrl: string,
+  agentId: string,
+  signal?: AbortSignal,
+): Promise<StreamRecord> {
   const stream: StreamRecord = { sentAt: wallClock(), latencies: [], tokens: 0 }
   const response = await fetch(`${simUrl}/v1/agents/${agentId}/messages`, {
     method: 'POST',
@@ -74,10 +93,15 @@ export async function readBridge(
   const response = await fetch(`${bridge.url}${ROUTES.chatStream}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${bridge.key}` },
-    body: JSON.stringify({ protocolVersion: PROTOCOL_VERSION, user: { id: userId }, message: 'bench' }),
+    body: JSON.stringify({
+      protocolVersion: PROTOCOL_VERSION,
+      user: { id: userId },
+      message: 'bench',
+    }),
     signal,
   })
-  if (!response.ok) throw new Error(`bridge answered HTTP ${response.status}: ${await response.text()}`)
+  if (!response.ok)
+    throw new Error(`bridge answered HTTP ${response.status}: ${await response.text()}`)
   try {
     for await (const event of readEvents(response.body as ReadableStream<Uint8Array>)) {
       if (event.event === 'answer.delta') record(stream, event.data.text)
@@ -90,7 +114,11 @@ export async function readBridge(
 }
 
 /** Runs `tasks` with at most `limit` in flight. */
-export async function pool<T>(count: number, limit: number, task: (index: number) => Promise<T>): Promise<T[]> {
+export async function pool<T>(
+  count: number,
+  limit: number,
+  task: (index: number) => Promise<T>,
+): Promise<T[]> {
   const results: T[] = new Array(count)
   let next = 0
   const worker = async () => {

@@ -6,7 +6,11 @@ import type { Child } from './processes.ts'
 const ROOT = join(import.meta.dir, '../../..')
 const TOKENS = 20_000
 
-export type PipeCost = { tokens: number; pipeMicrosPerToken: number; baselineMicrosPerToken: number }
+export type PipeCost = {
+  tokens: number
+  pipeMicrosPerToken: number
+  baselineMicrosPerToken: number
+}
 
 /**
  * Case 5: CPU the generated pipe spends per token under the OpenWebUI harness, against a bare

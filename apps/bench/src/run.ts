@@ -1,10 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stallAfter, tokenStream } from '@letta-openwebui/letta-sim'
-import { createSimAgent, enqueue, pool, readBridge, readDirect, type StreamRecord } from './clients.ts'
+import type { StreamRecord } from './clients.ts'
+import { createSimAgent, enqueue, pool, readBridge, readDirect } from './clients.ts'
 import { measurePipeCost } from './pipe-cost.ts'
-import { type Child, startBridgeProcess, startSimProcess } from './processes.ts'
 import { cpuMs, cpuPercent, rssBytes } from './proc.ts'
+import type { Child } from './processes.ts'
+import { startBridgeProcess, startSimProcess } from './processes.ts'
 import { distribution, round, wallClock } from './stats.ts'
 
 const BRIDGE_KEY = 'bench-bridge-key-0123456789abcdef'
@@ -14,7 +16,14 @@ const LATENCY_TOKENS = 100
 const IDLE_STREAMS = Number(process.env.BENCH_IDLE_STREAMS ?? 10_000)
 const THROUGHPUT_TOKENS = 20_000
 
-type Row = { case: string; direct: string; bridge: string; added: string; target: string; met: boolean | null }
+type Row = {
+  case: string
+  direct: string
+  bridge: string
+  added: string
+  target: string
+  met: boolean | null
+}
 const rows: Row[] = []
 const results: Record<string, unknown> = {}
 
@@ -24,7 +33,10 @@ function log(message: string) {
 
 const latencies = (streams: StreamRecord[]) => streams.flatMap((stream) => stream.latencies)
 
-async function withStack<T>(options: { simPingMs?: number; keepaliveMs?: number }, run: (sim: Child, bridge: Child) => Promise<T>): Promise<T> {
+async function withStack<T>(
+  options: { simPingMs?: number; keepaliveMs?: number },
+  run: (sim: Child, bridge: Child) => Promise<T>,
+): Promise<T> {
   const sim = await startSimProcess(options.simPingMs ?? 20_000)
   const bridge = await startBridgeProcess({
     LETTA_BASE_URL: sim.url,
@@ -48,25 +60,44 @@ async function warmUsers(sim: Child, bridge: Child, users: number, prefix: strin
 
 /** Case 1 (and the active half of case 4): per-event latency at N concurrent 20 tokens/s streams. */
 async function latencyCase(sim: Child, bridge: Child, streams: number) {
-  const scenario = tokenStream({ tokens: LATENCY_TOKENS, tokensPerSecond: TOKENS_PER_SECOND, stamp: true })
+  const scenario = tokenStream({
+    tokens: LATENCY_TOKENS,
+    tokensPerSecond: TOKENS_PER_SECOND,
+    stamp: true,
+  })
   const agents = await pool(streams, 64, (i) => createSimAgent(sim.url, `direct-${streams}-${i}`))
   await enqueue(sim.url, scenario, streams)
   // Starts spread over one token interval, like independent users.
   const spread = (i: number) => Bun.sleep((i / streams) * (1000 / TOKENS_PER_SECOND))
-  const direct = await Promise.all(agents.map(async (agentId, i) => (await spread(i), readDirect(sim.url, agentId))))
+  const direct = await Promise.all(
+    agents.map(async (agentId, i) => (await spread(i), readDirect(sim.url, agentId))),
+  )
 
   await warmUsers(sim, bridge, streams, `lat${streams}`)
   await enqueue(sim.url, scenario, streams)
   const cpuBefore = cpuMs(bridge.pid)
   const started = performance.now()
   const through = await Promise.all(
-    Array.from({ length: streams }, async (_, i) => (await spread(i), readBridge({ url: bridge.url, key: BRIDGE_KEY }, `lat${streams}-${i}`))),
+    Array.from(
+      { length: streams },
+      async (_, i) => (
+        await spread(i), readBridge({ url: bridge.url, key: BRIDGE_KEY }, `lat${streams}-${i}`)
+      ),
+    ),
   )
   const bridgeCpu = ((cpuMs(bridge.pid) - cpuBefore) / (performance.now() - started)) * 100
   const d = distribution(latencies(direct))
   const b = distribution(latencies(through))
   const lost = streams * LATENCY_TOKENS - b.count
-  return { streams, direct: d, bridge: b, addedP50: b.p50 - d.p50, addedP99: b.p99 - d.p99, bridgeCpuPercent: bridgeCpu, lostEvents: lost }
+  return {
+    streams,
+    direct: d,
+    bridge: b,
+    addedP50: b.p50 - d.p50,
+    addedP99: b.p99 - d.p99,
+    bridgeCpuPercent: bridgeCpu,
+    lostEvents: lost,
+  }
 }
 
 /** Case 2: time to the first answer token, direct vs. known user vs. new user. */
@@ -90,7 +121,13 @@ async function firstTokenCase(sim: Child, bridge: Child) {
   const d = distribution(direct)
   const k = distribution(known)
   const n = distribution(fresh)
-  return { direct: d, knownUser: k, newUser: n, knownOverheadP50: k.p50 - d.p50, newOverheadP50: n.p50 - d.p50 }
+  return {
+    direct: d,
+    knownUser: k,
+    newUser: n,
+    knownOverheadP50: k.p50 - d.p50,
+    newOverheadP50: n.p50 - d.p50,
+  }
 }
 
 /** Case 3: one stream at full speed. */
@@ -109,7 +146,11 @@ async function throughputCase(sim: Child, bridge: Child) {
     through.push(rate(await readBridge({ url: bridge.url, key: BRIDGE_KEY }, 'tp-0')))
   }
   const best = (values: number[]) => Math.max(...values)
-  return { directEventsPerSecond: best(direct), bridgeEventsPerSecond: best(through), ratio: best(through) / best(direct) }
+  return {
+    directEventsPerSecond: best(direct),
+    bridgeEventsPerSecond: best(through),
+    ratio: best(through) / best(direct),
+  }
 }
 
 /** Case 4: many idle streams held open, keepalives flowing. */
@@ -121,12 +162,16 @@ async function idleCase(sim: Child, bridge: Child, streams: number) {
   const abort = new AbortController()
   let opened = 0
   const open = Array.from({ length: streams }, (_, i) =>
-    readBridge({ url: bridge.url, key: BRIDGE_KEY }, `idle-${i}`, abort.signal).catch(() => undefined),
+    readBridge({ url: bridge.url, key: BRIDGE_KEY }, `idle-${i}`, abort.signal).catch(
+      () => undefined,
+    ),
   )
   // Each stalled stream shows one token, then only keepalives.
   const waitStarted = performance.now()
   while (performance.now() - waitStarted < 120_000) {
-    const state = (await (await fetch(`${sim.url}/_sim/state`)).json()) as { streams: { active: number } }
+    const state = (await (await fetch(`${sim.url}/_sim/state`)).json()) as {
+      streams: { active: number }
+    }
     opened = state.streams.active
     if (opened >= streams) break
     await Bun.sleep(500)
@@ -136,7 +181,13 @@ async function idleCase(sim: Child, bridge: Child, streams: number) {
   const cpu = await cpuPercent(bridge.pid, 10_000)
   abort.abort()
   await Promise.all(open)
-  return { streams: opened, rssBeforeMb: rssBefore / 2 ** 20, rssOpenMb: rssOpen / 2 ** 20, bytesPerStream: (rssOpen - rssBefore) / Math.max(1, opened), cpuPercent: cpu }
+  return {
+    streams: opened,
+    rssBeforeMb: rssBefore / 2 ** 20,
+    rssOpenMb: rssOpen / 2 ** 20,
+    bytesPerStream: (rssOpen - rssBefore) / Math.max(1, opened),
+    cpuPercent: cpu,
+  }
 }
 
 const ms = (value: number) => `${round(value, 2)} ms`
@@ -230,14 +281,21 @@ async function main() {
   const table = [
     '| case | direct (baseline) | through the bridge | added | target | met |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((row) => `| ${row.case} | ${row.direct} | ${row.bridge} | ${row.added} | ${row.target} | ${row.met === null ? '' : row.met ? 'yes' : '**no**'} |`),
+    ...rows.map(
+      (row) =>
+        `| ${row.case} | ${row.direct} | ${row.bridge} | ${row.added} | ${row.target} | ${row.met === null ? '' : row.met ? 'yes' : '**no**'} |`,
+    ),
   ].join('\n')
   const machine = `${navigator.hardwareConcurrency} cores, Bun ${Bun.version}`
   process.stdout.write(`\n${table}\n\n${machine}; ${round((wallClock() - started) / 1000, 0)} s\n`)
   const dir = join(import.meta.dir, '../../../bench/results')
   mkdirSync(dir, { recursive: true })
   const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19)
-  const report = JSON.stringify({ date: new Date().toISOString(), machine, table, results }, null, 2)
+  const report = JSON.stringify(
+    { date: new Date().toISOString(), machine, table, results },
+    null,
+    2,
+  )
   writeFileSync(join(dir, `${stamp}.json`), report)
   writeFileSync(join(dir, 'latest.json'), report)
   writeFileSync(join(dir, 'latest.md'), `${table}\n`)

@@ -37,7 +37,8 @@ export function createApp(deps: AppDeps) {
     idleTimeoutMs: deps.idleTimeoutMs,
   })
   const probe = new LettaProbe(deps.letta, deps.lettaTarget.url, deps.lettaTarget.mode)
-  const app = new Elysia({ serve: { maxRequestBodySize: MAX_BODY_BYTES } })
+  // Bun's own hard cap (a bare 413) sits above ours, so honest clients get the JSON 413 below it.
+  const app = new Elysia({ serve: { maxRequestBodySize: 2 * MAX_BODY_BYTES } })
     .use(errors(deps.logger))
     .use(auth(deps.bridgeApiKey))
     .use(

@@ -113,11 +113,18 @@ describe('one agent per user and template', () => {
   })
 
   it('ignores any agent id smuggled into the request body', async () => {
+    const victim = [...stack.sim.agents.keys()][0] as string
+    stack.sim.requests.length = 0
     const response = await post(stack.server, ROUTES.chatStream, {
       ...chatBody({ user: { id: 'u-mallory' } }),
-      agentId: [...stack.sim.agents.keys()][0],
+      agentId: victim,
     })
-    expect(response.status).toBe(422)
+    for await (const _ of readEvents(response.body as ReadableStream<Uint8Array>)) {
+    }
+    const [target] = messageTargets(stack)
+    expect(target).toBeDefined()
+    expect(target).not.toBe(victim)
+    expect(stack.sim.agents.get(target as string)?.tags).toContain('owui-user:u-mallory')
   })
 
   it('refuses a second message while the agent is still answering', async () => {

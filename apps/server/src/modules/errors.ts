@@ -10,7 +10,7 @@ type ValidationIssue = { path?: string; message?: string; summary?: string }
 function describeValidation(issues: ValidationIssue[]): string {
   const lines = issues.slice(0, 3).map((issue) => {
     const field = issue.path ? issue.path.replace(/^\//, '').replaceAll('/', '.') : 'body'
-    return `${field || 'body'}: ${issue.summary ?? issue.message ?? 'invalid'}`
+    return `${field || 'body'}: ${(issue.message ?? issue.summary ?? 'invalid').toLowerCase()}`
   })
   return `The request is invalid (${lines.join('; ')}).`
 }

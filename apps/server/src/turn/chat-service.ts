@@ -1,3 +1,4 @@
+import { APIError } from '@letta-ai/letta-client'
 import type { BridgeEvent, ChatRequest, ErrorBody, StopReason } from '@letta-openwebui/events'
 import { errorBody } from '@letta-openwebui/events'
 import type { AgentDirectory } from '../letta/agents.ts'
@@ -129,6 +130,7 @@ export class ChatService {
       upstream.abort()
     })
     let sent = false
+    let opened = false
     let finished = false
     try {
       sent = true
@@ -143,6 +145,7 @@ export class ChatService {
         { signal: upstream.signal, maxRetries: 0 },
       )
       this.openUpstreams++
+      opened = true
       try {
         for await (const frame of stream) {
           watchdog.touch()
@@ -159,6 +162,15 @@ export class ChatService {
       finished = !signal.aborted
     } catch (error) {
       if (stalled) throw new TurnFailure(errorBody('stream_stalled'))
+      // A body that breaks off mid-stream surfaces as a socket/fetch error, not an APIError.
+      if (
+        opened &&
+        !(error instanceof APIError) &&
+        !(error instanceof SyntaxError) &&
+        !signal.aborted
+      ) {
+        throw new TurnFailure(errorBody('stream_interrupted'))
+      }
       throw error
     } finally {
       watchdog.stop()

@@ -1,0 +1,45 @@
+#!/usr/bin/env bun
+/** `bun packages/letta-sim/src/cli.ts --port 8283 [--ping-ms N]`: a simulated Letta to point at. */
+import { parseArgs } from 'node:util'
+import { startLettaSim } from './sim.ts'
+
+/** Real Letta's default port, so LETTA_BASE_URL=http://localhost:8283 works unchanged. */
+const DEFAULT_PORT = 8283
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: String(DEFAULT_PORT) },
+    'ping-ms': { type: 'string' },
+  },
+})
+
+function integer(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const parsed = Number(value)
+  if (!Number.isInteger(parsed) || parsed < 0) {
+    console.error(`letta-sim: --${name} must be a non-negative integer, got "${value}"`)
+    process.exit(2)
+  }
+  return parsed
+}
+
+const sim = startLettaSim({
+  port: integer('port', values.port),
+  pingIntervalMs: integer('ping-ms', values['ping-ms']),
+})
+
+// Registered before the first await, so an early Ctrl-C still stops the server cleanly.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    sim
+      .then((running) => running.stop())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      )
+  })
+}
+
+console.info(
+  `letta-sim listening on ${(await sim).url} (simulated Letta V1 API; control API at /_sim/)`,
+)

@@ -1,0 +1,58 @@
+import type { Route } from './http.ts'
+import { isLettaId, json } from './http.ts'
+import { parseScenario } from './scenarios.ts'
+import type { SimState } from './state.ts'
+import { resetState } from './state.ts'
+
+/** A request to the `/_sim/` control API, used by tests and benchmarks in other processes. */
+export type ControlCall = { state: SimState; body: unknown }
+
+function enqueue({ state, body }: ControlCall): Response {
+  const request = (typeof body === 'object' && body !== null ? body : {}) as {
+    scenario?: unknown
+    agentId?: unknown
+  }
+  const steps = parseScenario(request.scenario)
+  if (!steps) {
+    return json({ detail: 'scenario must be a list of steps (see letta-sim scenarios.ts)' }, 422)
+  }
+  if (request.agentId !== undefined && typeof request.agentId !== 'string') {
+    return json({ detail: 'agentId must be a string' }, 422)
+  }
+  state.queue.push(steps, request.agentId)
+  return json({ queued: state.queue.size })
+}
+
+function snapshot({ state }: ControlCall): Response {
+  return json({
+    streams: state.streams,
+    cancels: state.cancels,
+    agents: state.agents.size,
+    conversations: state.conversations.size,
+    queued: state.queue.size,
+    runningRuns: state.runs.running({}).length,
+  })
+}
+
+function deleteAgent({ state }: ControlCall, [agentId = '']: string[]): Response {
+  if (!state.agents.delete(agentId)) {
+    const detail = isLettaId('agent', agentId) ? `Agent with ID ${agentId} not found` : 'Not Found'
+    return json({ detail }, 404)
+  }
+  return json({ deleted: agentId })
+}
+
+export const CONTROL_ROUTES: Route<ControlCall>[] = [
+  { method: 'POST', pattern: /^\/_sim\/enqueue$/, handle: enqueue },
+  { method: 'GET', pattern: /^\/_sim\/requests$/, handle: ({ state }) => json(state.requests) },
+  { method: 'GET', pattern: /^\/_sim\/state$/, handle: snapshot },
+  {
+    method: 'POST',
+    pattern: /^\/_sim\/reset$/,
+    handle: ({ state }) => {
+      resetState(state)
+      return json({ ok: true })
+    },
+  },
+  { method: 'DELETE', pattern: /^\/_sim\/agents\/([^/]+)$/, handle: deleteAgent },
+]

@@ -1,0 +1,100 @@
+/** Query parameters as received; a repeated parameter (`tags=a&tags=b`) becomes a list. */
+export type Query = Record<string, string | string[]>
+
+/** One request as the sim saw it, for tests and benchmarks to inspect. */
+export type RecordedRequest = {
+  method: string
+  /** Pathname without a trailing slash: the SDK calls `/v1/agents/`, callers match `/v1/agents`. */
+  path: string
+  query: Query
+  /** Lower-case names. */
+  headers: Record<string, string>
+  /** Parsed JSON, else the text, else undefined. */
+  body: unknown
+  /** performance.now() on arrival. */
+  at: number
+}
+
+export function parseQuery(params: URLSearchParams): Query {
+  const query: Query = {}
+  for (const [key, value] of params) {
+    const seen = query[key]
+    query[key] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value]
+  }
+  return query
+}
+
+export const normalizePath = (pathname: string): string =>
+  pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname
+
+export async function readBody(request: Request): Promise<unknown> {
+  const text = await request.text()
+  if (!text) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+export function queryList(query: Query, key: string): string[] {
+  const value = query[key]
+  return value === undefined ? [] : Array.isArray(value) ? value : [value]
+}
+
+export function queryValue(query: Query, key: string): string | undefined {
+  return queryList(query, key).at(-1)
+}
+
+export function json(body: unknown, status = 200): Response {
+  return Response.json(body, { status })
+}
+
+/**
+ * Letta's `is_1_0_sdk_version`: the SDK's package-version header, no User-Agent at all, or a
+ * `letta-client/1.x` User-Agent. Anything else (curl, Bun's fetch, requests) counts as legacy.
+ */
+export function isSdkClient(headers: Headers): boolean {
+  if (headers.get('x-stainless-package-version')) return true
+  const agent = headers.get('user-agent')
+  if (!agent) return true
+  const parts = agent.split('/')
+  const named =
+    (parts.length === 3 && parts[0] === '@letta-ai' && parts[1] === 'letta-client') ||
+    (parts.length === 2 && parts[0] === 'letta-client')
+  return named && /^1\./.test(parts.at(-1) ?? '')
+}
+
+/** Letta validates path ids as `<primitive>-<uuid4>`. */
+export function isLettaId(primitive: string, id: string): boolean {
+  return new RegExp(
+    `^${primitive}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`,
+  ).test(id)
+}
+
+export type Route<Context> = {
+  method: string
+  /** Anchored; capture groups are the path parameters. */
+  pattern: RegExp
+  handle: (context: Context, params: string[]) => Response | Promise<Response>
+}
+
+export type RouteMatch<Context> = { route: Route<Context>; params: string[] } | 404 | 405
+
+/** The route for a method and path with its decoded parameters, or 404/405 like Starlette. */
+export function matchRoute<Context>(
+  routes: Route<Context>[],
+  method: string,
+  path: string,
+): RouteMatch<Context> {
+  let pathKnown = false
+  for (const route of routes) {
+    const match = route.pattern.exec(path)
+    if (!match) continue
+    pathKnown = true
+    if (route.method === method) {
+      return { route, params: match.slice(1).map((param) => decodeURIComponent(param ?? '')) }
+    }
+  }
+  return pathKnown ? 405 : 404
+}

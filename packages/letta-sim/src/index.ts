@@ -1,0 +1,40 @@
+export type { AgentInit, SimAgent } from './agents.ts'
+export type {
+  ErrorFrame,
+  ErrorInput,
+  FrameInput,
+  MessageFrame,
+  PingFrame,
+  StopReasonFrame,
+  UsageFrame,
+} from './frames.ts'
+export type { Query, RecordedRequest } from './http.ts'
+export type { StreamStats } from './runs.ts'
+export type {
+  ReasoningToolAnswerOptions,
+  Scenario,
+  ScenarioRequest,
+  Step,
+  StreamErrorType,
+  TokenStreamOptions,
+} from './scenarios.ts'
+export {
+  approvalRequest,
+  demoScenario,
+  dropAfter,
+  errorAfterOutput,
+  errorBeforeOutput,
+  hiddenReasoning,
+  httpError,
+  malformedFrame,
+  oversizedFrame,
+  reasoningToolAnswer,
+  replayTranscript,
+  stallAfter,
+  tokenStream,
+  tokens,
+  unknownMessageType,
+} from './scenarios.ts'
+export type { LettaSim, SimOptions } from './sim.ts'
+export { startLettaSim } from './sim.ts'
+export type { CancelRecord } from './state.ts'

@@ -1,0 +1,344 @@
+import type { HealthResponse } from '@letta-ai/letta-client/resources/top-level'
+import type { Server } from 'bun'
+import type { AgentInclude, AgentInit } from './agents.ts'
+import { buildAgent, listAgents, viewAgent } from './agents.ts'
+import type { ConversationInit } from './conversations.ts'
+import { buildConversation } from './conversations.ts'
+import { foldSteps } from './fold.ts'
+import type { Query, Route } from './http.ts'
+import { isLettaId, isSdkClient, json, queryList, queryValue } from './http.ts'
+import {
+  agentNotFound,
+  agentNotFoundPlain,
+  conversationBusy,
+  conversationNotFound,
+  droppedResponse,
+  errorResponse,
+  httpStepResponse,
+  invalidPathId,
+  lettaResponse,
+  noActiveRuns,
+  unprocessable,
+} from './responses.ts'
+import { collectRun, streamRun } from './runs.ts'
+import { resolveScenario } from './scenarios.ts'
+import type { SimState } from './state.ts'
+
+/** The Letta server release whose wire letta-sim imitates. */
+export const LETTA_VERSION = '0.16.8'
+
+/** Starlette's StreamingResponse adds the charset to text media types. */
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8' }
+
+/** One request to a Letta route. */
+export type LettaCall = {
+  request: Request
+  server: Server<unknown>
+  state: SimState
+  query: Query
+  body: unknown
+}
+
+type Body = Record<string, unknown>
+
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []
+
+const asBody = (body: unknown): Body | undefined =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Body) : undefined
+
+/** Agent CRUD can be slowed down to test what happens while an agent is still being resolved. */
+async function agentLatency(state: SimState): Promise<void> {
+  if (state.settings.agentLatencyMs > 0) await Bun.sleep(state.settings.agentLatencyMs)
+}
+
+/** SDK 1.x clients get only the relationships they `include`; older clients get all of them. */
+function includeOf(call: LettaCall): AgentInclude {
+  return isSdkClient(call.request.headers) ? new Set(queryList(call.query, 'include')) : 'all'
+}
+
+function health(): Response {
+  const body: HealthResponse = { version: LETTA_VERSION, status: 'ok' }
+  return json(body)
+}
+
+async function createAgent(call: LettaCall): Promise<Response> {
+  await agentLatency(call.state)
+  const body = asBody(call.body ?? {})
+  if (!body)
+    return unprocessable('Input should be a valid dictionary or object to extract fields from')
+  // Ids are Letta's to choose; only in-process seeding may fix one.
+  const { id: _ignored, ...init } = body
+  const agent = buildAgent(init as AgentInit)
+  call.state.agents.set(agent.id, agent)
+  return json(agent)
+}
+
+async function listAgentsRoute(call: LettaCall): Promise<Response> {
+  await agentLatency(call.state)
+  const { query } = call
+  const limit = Number(queryValue(query, 'limit'))
+  const found = listAgents(call.state.agents.values(), {
+    name: queryValue(query, 'name'),
+    tags: queryList(query, 'tags'),
+    matchAllTags: queryValue(query, 'match_all_tags') === 'true',
+    queryText: queryValue(query, 'query_text'),
+    order: queryValue(query, 'order') === 'asc' ? 'asc' : 'desc',
+    after: queryValue(query, 'after'),
+    before: queryValue(query, 'before'),
+    limit: Number.isInteger(limit) && limit > 0 ? limit : undefined,
+  })
+  const include = includeOf(call)
+  return json(found.map((agent) => viewAgent(agent, include)))
+}
+
+async function retrieveAgent(call: LettaCall, [agentId = '']: string[]): Promise<Response> {
+  if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  await agentLatency(call.state)
+  const agent = call.state.agents.get(agentId)
+  return agent ? json(viewAgent(agent, includeOf(call))) : agentNotFound(agentId)
+}
+
+async function deleteAgent(call: LettaCall, [agentId = '']: string[]): Promise<Response> {
+  if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  await agentLatency(call.state)
+  if (!call.state.agents.delete(agentId)) return agentNotFound(agentId)
+  return json({ message: `Agent id=${agentId} successfully deleted` })
+}
+
+/** The text of the last user message (or of `input`), for scenarios that answer it. */
+function userText(body: Body): string {
+  if (typeof body.input === 'string') return body.input
+  const messages = Array.isArray(body.messages) ? (body.messages as unknown[]) : []
+  const last = messages.map(asBody).findLast((message) => message?.role === 'user')
+  const content = last?.content
+  if (typeof content === 'string') return content
+  if (!Array.isArray(content)) return ''
+  return content
+    .map((part) => asBody(part))
+    .map((part) => (part?.type === 'text' && typeof part.text === 'string' ? part.text : ''))
+    .join('')
+}
+
+const hasInput = (body: Body): boolean =>
+  (Array.isArray(body.messages) && body.messages.length > 0) ||
+  (body.input !== undefined && body.input !== null)
+
+type Target = { agentId: string; conversationId?: string; lockKey?: string }
+type Mode = { streaming: boolean; streamTokens: boolean; includePings: boolean }
+
+/** Plays the next scenario for a target: an HTTP error, a stream or a JSON LettaResponse. */
+async function play(call: LettaCall, target: Target, mode: Mode, text: string): Promise<Response> {
+  const { state } = call
+  const holder = target.lockKey ? state.runs.holder(target.lockKey) : undefined
+  if (holder) return conversationBusy(holder.id)
+  const scenario = state.queue.take(target.agentId) ?? state.settings.defaultScenario
+  const steps = resolveScenario(scenario, {
+    agentId: target.agentId,
+    conversationId: target.conversationId,
+    text,
+  })
+  const first = steps[0]
+  if (first && 'http' in first) return httpStepResponse(first, target.agentId)
+
+  // A stall may outlast Bun's idle timeout; pings (if any) are the sim's own business.
+  call.server.timeout(call.request, 0)
+  const run = state.runs.start(target)
+  if (mode.streaming) {
+    const body = streamRun(run, mode.streamTokens ? steps : foldSteps(steps), {
+      includePings: mode.includePings,
+      pingIntervalMs: state.settings.pingIntervalMs,
+      counters: state.streams,
+      signal: call.request.signal,
+    })
+    return new Response(body, { headers: SSE_HEADERS })
+  }
+  const collected = await collectRun(run, foldSteps(steps), call.request.signal)
+  if (collected.dropped) return droppedResponse()
+  if (collected.error) return errorResponse(collected.error)
+  return json(lettaResponse(collected))
+}
+
+/** Letta's checks on `send_message`, in its order, before anything runs. */
+async function sendAgentMessage(call: LettaCall, [agentId = '']: string[]): Promise<Response> {
+  if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  const body = asBody(call.body)
+  if (!body)
+    return unprocessable('Input should be a valid dictionary or object to extract fields from')
+  if (!hasInput(body)) return unprocessable('Messages must not be empty')
+  const streaming = body.streaming === true
+  if (!streaming) {
+    const misuse = [
+      body.stream_tokens === true && 'stream_tokens can only be true when streaming=true',
+      body.include_pings === false && 'include_pings can only be set to false when streaming=true',
+      body.background === true && 'background can only be true when streaming=true',
+    ].filter(Boolean)
+    if (misuse.length > 0) {
+      return unprocessable(
+        `Streaming options set without streaming enabled. ${misuse.join('; ')}. ` +
+          'Either set streaming=true or use default values for streaming options.',
+      )
+    }
+  }
+  if (streaming && call.state.settings.requireSdkHeader && !isSdkClient(call.request.headers)) {
+    return unprocessable('streaming=true is only supported for SDK v1.0+ clients.')
+  }
+  if (!call.state.agents.has(agentId)) return agentNotFound(agentId)
+  return play(
+    call,
+    { agentId },
+    {
+      streaming,
+      streamTokens: body.stream_tokens === true,
+      includePings: body.include_pings !== false,
+    },
+    userText(body),
+  )
+}
+
+/** Cancels the given runs; unknown ids are reported `failed`, like Letta. */
+function cancelRuns(call: LettaCall, runIds: string[]): Response {
+  const results: Record<string, 'cancelled' | 'failed'> = {}
+  for (const runId of runIds) {
+    const run = call.state.runs.get(runId)
+    if (run) call.state.runs.cancel(run)
+    results[runId] = run ? 'cancelled' : 'failed'
+  }
+  return json(results)
+}
+
+function cancelAgentRuns(call: LettaCall, [agentId = '']: string[]): Response {
+  if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  const requested = strings(asBody(call.body)?.run_ids)
+  const runIds =
+    requested.length > 0 ? requested : call.state.runs.running({ agentId }).map((run) => run.id)
+  call.state.cancels.push({ agentId, runIds, at: performance.now() })
+  if (runIds.length === 0) return noActiveRuns({ agentId })
+  return cancelRuns(call, runIds)
+}
+
+async function createConversation(call: LettaCall): Promise<Response> {
+  const agentId = queryValue(call.query, 'agent_id')
+  if (!agentId) {
+    return unprocessable(
+      "[{'type': 'missing', 'loc': ('query', 'agent_id'), 'msg': 'Field required', 'input': None}]",
+    )
+  }
+  await agentLatency(call.state)
+  if (!call.state.agents.has(agentId)) return agentNotFoundPlain()
+  const conversation = buildConversation(agentId, (asBody(call.body) ?? {}) as ConversationInit)
+  call.state.conversations.set(conversation.id, conversation)
+  return json(conversation)
+}
+
+function listConversations(call: LettaCall): Response {
+  const agentId = queryValue(call.query, 'agent_id')
+  const all = [...call.state.conversations.values()]
+  return json(agentId ? all.filter((conversation) => conversation.agent_id === agentId) : all)
+}
+
+function retrieveConversation(call: LettaCall, [conversationId = '']: string[]): Response {
+  if (!isLettaId('conv', conversationId)) {
+    return invalidPathId('conversation_id', 'conv', conversationId)
+  }
+  const conversation = call.state.conversations.get(conversationId)
+  return conversation ? json(conversation) : conversationNotFound(conversationId)
+}
+
+/**
+ * `conversation_id` may be a conversation, or agent-direct mode: `default` with an agent id,
+ * or (deprecated) the agent id itself. Agent-direct mode locks on the agent.
+ */
+function resolveConversation(
+  state: SimState,
+  conversationId: string,
+  agentId: unknown,
+): Target | Response {
+  if (conversationId === 'default' && typeof agentId === 'string') {
+    return { agentId, lockKey: agentId }
+  }
+  if (isLettaId('agent', conversationId))
+    return { agentId: conversationId, lockKey: conversationId }
+  if (!isLettaId('conv', conversationId)) {
+    return invalidPathId('conversation_id', 'conv', conversationId)
+  }
+  const conversation = state.conversations.get(conversationId)
+  if (!conversation) return conversationNotFound(conversationId)
+  return { agentId: conversation.agent_id, conversationId, lockKey: conversationId }
+}
+
+async function sendConversationMessage(
+  call: LettaCall,
+  [conversationId = '']: string[],
+): Promise<Response> {
+  const body = asBody(call.body)
+  if (!body)
+    return unprocessable('Input should be a valid dictionary or object to extract fields from')
+  if (!hasInput(body)) return unprocessable('Messages must not be empty')
+  const target = resolveConversation(call.state, conversationId, body.agent_id)
+  if (target instanceof Response) return target
+  if (!call.state.agents.has(target.agentId)) return agentNotFound(target.agentId)
+  const conversation = target.conversationId
+    ? call.state.conversations.get(target.conversationId)
+    : undefined
+  if (conversation) conversation.last_message_at = new Date().toISOString()
+  // Conversations stream by default.
+  const mode = {
+    streaming: body.streaming !== false,
+    streamTokens: body.stream_tokens === true,
+    includePings: body.include_pings !== false,
+  }
+  return play(call, target, mode, userText(body))
+}
+
+function cancelConversationRuns(call: LettaCall, [conversationId = '']: string[]): Response {
+  const target = resolveConversation(call.state, conversationId, queryValue(call.query, 'agent_id'))
+  if (target instanceof Response) return target
+  const running = call.state.runs.running({
+    agentId: target.agentId,
+    conversationId: target.conversationId ?? null,
+  })
+  const runIds = running.map((run) => run.id)
+  call.state.cancels.push({
+    agentId: target.agentId,
+    ...(target.conversationId ? { conversationId: target.conversationId } : {}),
+    runIds,
+    at: performance.now(),
+  })
+  if (runIds.length === 0) return noActiveRuns({ conversationId })
+  return cancelRuns(call, runIds)
+}
+
+const ID = '([^/]+)'
+
+/** The Letta V1 routes the bridge uses, at the paths the SDK calls (trailing slashes removed). */
+export const LETTA_ROUTES: Route<LettaCall>[] = [
+  { method: 'GET', pattern: /^\/v1\/health$/, handle: health },
+  { method: 'POST', pattern: /^\/v1\/agents$/, handle: createAgent },
+  { method: 'GET', pattern: /^\/v1\/agents$/, handle: listAgentsRoute },
+  { method: 'GET', pattern: new RegExp(`^/v1/agents/${ID}$`), handle: retrieveAgent },
+  { method: 'DELETE', pattern: new RegExp(`^/v1/agents/${ID}$`), handle: deleteAgent },
+  { method: 'POST', pattern: new RegExp(`^/v1/agents/${ID}/messages$`), handle: sendAgentMessage },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/agents/${ID}/messages/cancel$`),
+    handle: cancelAgentRuns,
+  },
+  { method: 'POST', pattern: /^\/v1\/conversations$/, handle: createConversation },
+  { method: 'GET', pattern: /^\/v1\/conversations$/, handle: listConversations },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v1/conversations/${ID}$`),
+    handle: retrieveConversation,
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/conversations/${ID}/messages$`),
+    handle: sendConversationMessage,
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/conversations/${ID}/cancel$`),
+    handle: cancelConversationRuns,
+  },
+]

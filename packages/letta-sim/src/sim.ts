@@ -1,0 +1,133 @@
+import type { Server } from 'bun'
+import type { AgentInit, SimAgent } from './agents.ts'
+import { buildAgent } from './agents.ts'
+import type { ControlCall } from './control.ts'
+import { CONTROL_ROUTES } from './control.ts'
+import type { RecordedRequest, Route } from './http.ts'
+import { json, matchRoute, normalizePath, parseQuery, readBody } from './http.ts'
+import { methodNotAllowed, routeNotFound } from './responses.ts'
+import type { StreamStats } from './runs.ts'
+import type { Scenario } from './scenarios.ts'
+import { demoScenario } from './scenarios.ts'
+import type { LettaCall } from './server.ts'
+import { LETTA_ROUTES } from './server.ts'
+import type { CancelRecord, SimState } from './state.ts'
+import { createState, resetState } from './state.ts'
+
+/** Letta's default keepalive interval (settings.keepalive_interval). */
+const LETTA_PING_INTERVAL_MS = 20_000
+
+export type SimOptions = {
+  /** 0 (default): any free port. The sim always listens on 127.0.0.1. */
+  port?: number
+  /** Keepalive ping after this much silence, when the request asks for pings. */
+  pingIntervalMs?: number
+  /** Played when no scenario is queued; default: demoScenario. */
+  defaultScenario?: Scenario
+  /** Default true: a streaming send from a non-SDK client gets 422, like real Letta. */
+  requireSdkHeader?: boolean
+  /** Delay on agent create/list/retrieve/delete and conversation create, to test slow lookups. */
+  agentLatencyMs?: number
+}
+
+export type LettaSim = {
+  /** `http://127.0.0.1:<port>` */
+  url: string
+  port: number
+  /** Every Letta request in arrival order (control requests under `/_sim/` excluded). */
+  requests: RecordedRequest[]
+  /** Live counters; `aborted` = the client went away mid-stream. */
+  streams: Readonly<StreamStats>
+  cancels: CancelRecord[]
+  agents: Map<string, SimAgent>
+  /** FIFO: the next message (for that agent, if given) plays it. */
+  enqueue(scenario: Scenario, match?: { agentId?: string }): void
+  /** Seeds an agent directly, as if created through the API. */
+  createAgent(init?: AgentInit): SimAgent
+  /** The agent disappears behind its users' back. */
+  deleteAgent(id: string): void
+  /** Clears requests, queue, agents, conversations, runs and counters. */
+  reset(): void
+  /** Ends running streams and closes the server. */
+  stop(): Promise<void>
+}
+
+async function dispatch<Context>(
+  routes: Route<Context>[],
+  context: Context,
+  request: Request,
+  path: string,
+): Promise<Response> {
+  const match = matchRoute(routes, request.method, path)
+  if (match === 404) return routeNotFound()
+  if (match === 405) return methodNotAllowed()
+  return match.route.handle(context, match.params)
+}
+
+function fetchHandler(state: SimState) {
+  return async (request: Request, server: Server<unknown>): Promise<Response> => {
+    const at = performance.now()
+    const url = new URL(request.url)
+    const path = normalizePath(url.pathname)
+    const body = await readBody(request)
+    if (path.startsWith('/_sim/')) {
+      return dispatch<ControlCall>(CONTROL_ROUTES, { state, body }, request, path)
+    }
+    const query = parseQuery(url.searchParams)
+    state.requests.push({
+      method: request.method,
+      path,
+      query,
+      headers: Object.fromEntries(request.headers),
+      body,
+      at,
+    })
+    return dispatch<LettaCall>(LETTA_ROUTES, { request, server, state, query, body }, request, path)
+  }
+}
+
+/** Starts a wire-faithful Letta V1 stand-in on 127.0.0.1. */
+export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim> {
+  const state = createState({
+    pingIntervalMs: options.pingIntervalMs ?? LETTA_PING_INTERVAL_MS,
+    defaultScenario: options.defaultScenario ?? demoScenario,
+    requireSdkHeader: options.requireSdkHeader ?? true,
+    agentLatencyMs: options.agentLatencyMs ?? 0,
+  })
+  const server = Bun.serve({
+    hostname: '127.0.0.1',
+    port: options.port ?? 0,
+    development: false,
+    fetch: fetchHandler(state),
+    // FastAPI's generic 500 handler hides the cause from clients.
+    error: () => json({ detail: 'An unknown error occurred' }, 500),
+  })
+  const port = server.port
+  if (port === undefined) throw new Error('letta-sim did not get a TCP port')
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests: state.requests,
+    streams: state.streams,
+    cancels: state.cancels,
+    agents: state.agents,
+    enqueue(scenario, match) {
+      state.queue.push(scenario, match?.agentId)
+    },
+    createAgent(init = {}) {
+      const agent = buildAgent(init)
+      state.agents.set(agent.id, agent)
+      return agent
+    },
+    deleteAgent(id) {
+      state.agents.delete(id)
+    },
+    reset() {
+      resetState(state)
+    },
+    async stop() {
+      state.runs.stopAll()
+      await server.stop(true)
+    },
+  }
+}

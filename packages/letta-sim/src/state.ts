@@ -1,0 +1,83 @@
+import type { Conversation } from '@letta-ai/letta-client/resources/conversations/conversations'
+import type { SimAgent } from './agents.ts'
+import type { RecordedRequest } from './http.ts'
+import { RunBook, StreamCounters } from './runs.ts'
+import type { Scenario } from './scenarios.ts'
+
+/** One call to a cancel endpoint: the runs asked for, or else the running ones it found. */
+export type CancelRecord = {
+  agentId?: string
+  conversationId?: string
+  runIds: string[]
+  /** performance.now() on arrival. */
+  at: number
+}
+
+export type SimSettings = {
+  pingIntervalMs: number
+  defaultScenario: Scenario
+  requireSdkHeader: boolean
+  agentLatencyMs: number
+}
+
+/** Scenarios waiting for a message: FIFO, optionally reserved for one agent. */
+export class ScenarioQueue {
+  private entries: Array<{ scenario: Scenario; agentId?: string }> = []
+
+  push(scenario: Scenario, agentId?: string): void {
+    this.entries.push(agentId === undefined ? { scenario } : { scenario, agentId })
+  }
+
+  /** The oldest scenario for this agent or for anyone, removed from the queue. */
+  take(agentId: string): Scenario | undefined {
+    const index = this.entries.findIndex(
+      (entry) => entry.agentId === undefined || entry.agentId === agentId,
+    )
+    if (index === -1) return undefined
+    return this.entries.splice(index, 1)[0]?.scenario
+  }
+
+  get size(): number {
+    return this.entries.length
+  }
+
+  clear(): void {
+    this.entries = []
+  }
+}
+
+/** Everything the simulated Letta holds, and everything it recorded. */
+export type SimState = {
+  settings: SimSettings
+  agents: Map<string, SimAgent>
+  conversations: Map<string, Conversation>
+  runs: RunBook
+  queue: ScenarioQueue
+  requests: RecordedRequest[]
+  streams: StreamCounters
+  cancels: CancelRecord[]
+}
+
+export function createState(settings: SimSettings): SimState {
+  return {
+    settings,
+    agents: new Map(),
+    conversations: new Map(),
+    runs: new RunBook(),
+    queue: new ScenarioQueue(),
+    requests: [],
+    streams: new StreamCounters(),
+    cancels: [],
+  }
+}
+
+/** Back to empty. Arrays and maps are cleared in place: callers hold references to them. */
+export function resetState(state: SimState): void {
+  state.runs.clear()
+  state.agents.clear()
+  state.conversations.clear()
+  state.queue.clear()
+  state.requests.length = 0
+  state.cancels.length = 0
+  state.streams.reset()
+}
