@@ -68,9 +68,12 @@ async function latencyCase(sim: Child, bridge: Child, streams: number) {
   const agents = await pool(streams, 64, (i) => createSimAgent(sim.url, `direct-${streams}-${i}`))
   await enqueue(sim.url, scenario, streams)
   // Starts spread over one token interval, like independent users.
-  const spread = (i: number) => Bun.sleep((i / streams) * (1000 / TOKENS_PER_SECOND))
+  const spread = async <T>(i: number, read: () => Promise<T>) => {
+    await Bun.sleep((i / streams) * (1000 / TOKENS_PER_SECOND))
+    return read()
+  }
   const direct = await Promise.all(
-    agents.map(async (agentId, i) => (await spread(i), readDirect(sim.url, agentId))),
+    agents.map((agentId, i) => spread(i, () => readDirect(sim.url, agentId))),
   )
 
   await warmUsers(sim, bridge, streams, `lat${streams}`)
@@ -78,11 +81,8 @@ async function latencyCase(sim: Child, bridge: Child, streams: number) {
   const cpuBefore = cpuMs(bridge.pid)
   const started = performance.now()
   const through = await Promise.all(
-    Array.from(
-      { length: streams },
-      async (_, i) => (
-        await spread(i), readBridge({ url: bridge.url, key: BRIDGE_KEY }, `lat${streams}-${i}`)
-      ),
+    Array.from({ length: streams }, (_, i) =>
+      spread(i, () => readBridge({ url: bridge.url, key: BRIDGE_KEY }, `lat${streams}-${i}`)),
     ),
   )
   const bridgeCpu = ((cpuMs(bridge.pid) - cpuBefore) / (performance.now() - started)) * 100

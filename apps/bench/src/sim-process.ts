@@ -7,5 +7,5 @@ const sim = await startLettaSim({
 })
 process.stdout.write(`${JSON.stringify({ simUrl: sim.url, pid: process.pid })}\n`)
 process.on('SIGTERM', () => {
-  sim.stop().finally(() => process.exit(0))
+  void sim.stop().finally(() => process.exit(0))
 })

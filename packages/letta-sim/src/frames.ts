@@ -155,3 +155,31 @@ export function parseRawFrame(raw: string): Record<string, unknown> | undefined 
     return undefined
   }
 }
+
+/** The sender's wall clock, for latency stamps a client in another process can compare. */
+const wallClock = (): number => performance.timeOrigin + performance.now()
+
+/** Fills the envelope; one date per message id, so all deltas of a message carry the same. */
+export class Envelopes {
+  private readonly dates = new Map<string, string>()
+  private readonly context: EnvelopeContext
+
+  constructor(runId: string) {
+    this.context = {
+      runId,
+      dateOf: (id) => {
+        const date = this.dates.get(id) ?? isoSeconds()
+        this.dates.set(id, date)
+        return date
+      },
+    }
+  }
+
+  fill(step: { frame: FrameInput; stamp?: boolean }): LettaStreamingResponse {
+    const frame =
+      step.stamp && 'content' in step.frame && typeof step.frame.content === 'string'
+        ? { ...step.frame, content: `${wallClock().toFixed(3)} ${step.frame.content}` }
+        : step.frame
+    return withEnvelope(frame, this.context)
+  }
+}

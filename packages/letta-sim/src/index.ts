@@ -32,7 +32,6 @@ export {
   replayTranscript,
   stallAfter,
   tokenStream,
-  tokens,
   unknownMessageType,
 } from './scenarios.ts'
 export type { LettaSim, SimOptions } from './sim.ts'

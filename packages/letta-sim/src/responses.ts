@@ -1,7 +1,7 @@
 import type { LettaResponse } from '@letta-ai/letta-client/resources/agents/messages'
+import type { Collected } from './collect.ts'
 import type { ErrorFrame } from './frames.ts'
 import { json } from './http.ts'
-import type { Collected } from './runs.ts'
 
 /** Starlette's body for an unknown route. */
 export const routeNotFound = (): Response => json({ detail: 'Not Found' }, 404)

@@ -40,13 +40,14 @@ export function parseScenario(value: unknown): Step[] | undefined {
 function isStep(value: unknown): value is Step {
   if (typeof value !== 'object' || value === null) return false
   const step = value as Record<string, unknown>
-  const object = (field: unknown) => typeof field === 'object' && field !== null
-  if ('frame' in step) return object(step.frame)
+  const object = (field: unknown): field is Record<string, unknown> =>
+    typeof field === 'object' && field !== null
+  if ('frame' in step) return object(step.frame) && typeof step.frame.message_type === 'string'
   if ('raw' in step) return typeof step.raw === 'string'
   if ('error' in step) {
-    const error = step.error as Record<string, unknown> | null
+    const { error } = step
     return (
-      object(error) && typeof error?.error_type === 'string' && typeof error.message === 'string'
+      object(error) && typeof error.error_type === 'string' && typeof error.message === 'string'
     )
   }
   if ('sleep' in step) return typeof step.sleep === 'number' && step.sleep >= 0
@@ -63,10 +64,10 @@ const DEMO_TOKEN_DELAY_MS = 3
 
 /** One LLM call: its reasoning, text and tool-call frames share one message id (LETTA_WIRE.md). */
 type LlmCall = { id: string; stepId: string }
-const llmCall = (stepId: string = newId('step')): LlmCall => ({ id: newId('message'), stepId })
+const llmCall = (): LlmCall => ({ id: newId('message'), stepId: newId('step') })
 
 /** Word-sized deltas that join back to exactly `text`. */
-export function tokens(text: string): string[] {
+function tokens(text: string): string[] {
   return text.split(/(?=\s)/).filter(Boolean)
 }
 

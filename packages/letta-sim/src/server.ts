@@ -2,6 +2,7 @@ import type { HealthResponse } from '@letta-ai/letta-client/resources/top-level'
 import type { Server } from 'bun'
 import type { AgentInclude, AgentInit } from './agents.ts'
 import { buildAgent, listAgents, viewAgent } from './agents.ts'
+import { collectRun } from './collect.ts'
 import type { ConversationInit } from './conversations.ts'
 import { buildConversation } from './conversations.ts'
 import { foldSteps } from './fold.ts'
@@ -20,9 +21,9 @@ import {
   noActiveRuns,
   unprocessable,
 } from './responses.ts'
-import { collectRun, streamRun } from './runs.ts'
 import { resolveScenario } from './scenarios.ts'
 import type { SimState } from './state.ts'
+import { streamRun } from './stream.ts'
 
 /** The Letta server release whose wire letta-sim imitates. */
 export const LETTA_VERSION = '0.16.8'

@@ -1,0 +1,75 @@
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+PIPE_FILE = str(HERE.parent / "dist" / "letta_pipe.py")
+
+
+class Stack:
+    """The real bridge + letta-sim, started by test/stack.ts on free loopback ports."""
+
+    def __init__(self, info: dict) -> None:
+        self.server_url = info["serverUrl"]
+        self.letta_down_url = info["lettaDownUrl"]
+        self.sim_url = info["simUrl"]
+        self.api_key = info["apiKey"]
+        self.fixtures = info["fixtures"]
+        self.fixture_dir = info["fixtureDir"]
+        self.scenarios = info["scenarios"]
+
+    @property
+    def valves(self) -> dict:
+        return {"SERVER_URL": self.server_url, "API_KEY": self.api_key}
+
+    def _sim(self, method: str, path: str, body: dict | None = None) -> object:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.sim_url + path, data=data, method=method, headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def enqueue(self, steps: list) -> None:
+        self._sim("POST", "/_sim/enqueue", {"scenario": steps})
+
+    def requests(self) -> list:
+        return self._sim("GET", "/_sim/requests")
+
+    def state(self) -> dict:
+        return self._sim("GET", "/_sim/state")
+
+
+@pytest.fixture(scope="session")
+def stack():
+    process = subprocess.Popen(
+        ["bun", str(HERE / "stack.ts")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=HERE,
+        env=os.environ.copy(),
+    )
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        raise RuntimeError("test/stack.ts did not start")
+    yield Stack(json.loads(line))
+    process.stdin.close()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture
+def pipe():
+    from harness.openwebui import load_pipe
+
+    instance, _ = load_pipe(PIPE_FILE)
+    return instance

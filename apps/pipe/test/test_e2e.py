@@ -1,0 +1,150 @@
+"""The generated pipe, loaded and driven as OpenWebUI does, against the real bridge and letta-sim."""
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from harness.openwebui import chat, models
+
+
+def expected_from(transcript: str) -> dict:
+    """Thinking and answer text straight from a Letta transcript, grouped by (type, otid)."""
+    reasoning: dict = {}
+    answer = ""
+    for line in transcript.splitlines():
+        if not line.startswith("data: {"):
+            continue
+        frame = json.loads(line[6:])
+        if frame.get("message_type") == "reasoning_message":
+            reasoning[frame["otid"]] = reasoning.get(frame["otid"], "") + frame["reasoning"]
+        if frame.get("message_type") == "assistant_message":
+            answer += frame["content"]
+    error = None
+    for block in transcript.split("\n\n"):
+        if block.startswith("event: error"):
+            error = json.loads(block.split("data: ", 1)[1])["message"]
+    return {"thinking": "\n\n".join(reasoning.values()), "answer": answer, "error": error}
+
+
+def fixture_names(stack_dir: str) -> list:
+    return sorted(path.name for path in Path(stack_dir).glob("*.sse"))
+
+
+def test_fixtures_come_out_as_exact_thinking_answer_and_tool_statuses(stack, pipe):
+    names = fixture_names(stack.fixture_dir)
+    assert len(names) >= 3
+    for name in names:
+        expected = expected_from((Path(stack.fixture_dir) / name).read_text())
+        stack.enqueue(stack.fixtures[name])
+        seen = asyncio.run(chat(pipe, "What's the weather?", valves=stack.valves, user={"id": f"fx-{name}"}))
+        assert seen.error_box is None
+        assert seen.thinking == expected["thinking"], name
+        if expected["error"]:
+            assert seen.answer.strip() == expected["error"], name
+        else:
+            assert seen.answer == expected["answer"], name
+            assert any(s["description"] == "Searching the web…" and not s["done"] for s in seen.statuses)
+            assert any(s["description"] == "Searching the web" and s["done"] for s in seen.statuses)
+        assert seen.last_status_done, name
+
+
+def test_each_failure_is_a_readable_sentence_and_the_spinner_stops(stack, pipe):
+    for scenario in ("errorBeforeOutput", "errorAfterOutput", "dropAfter"):
+        stack.enqueue(stack.scenarios[scenario])
+        seen = asyncio.run(chat(pipe, "Hi", valves=stack.valves, user={"id": f"err-{scenario}"}))
+        assert seen.error_box is None, scenario
+        last_line = seen.answer.strip().splitlines()[-1]
+        assert last_line[0].isupper() and last_line.endswith((".", "!")), (scenario, last_line)
+        assert "Traceback" not in seen.answer and "Error:" not in seen.answer
+        assert seen.last_status_done, scenario
+
+
+def test_bridge_down_wrong_key_and_old_protocol_are_explained(stack, pipe):
+    down = asyncio.run(chat(pipe, "Hi", valves={"SERVER_URL": "http://127.0.0.1:9", "API_KEY": "x"}))
+    assert "cannot be reached at http://127.0.0.1:9" in down.answer
+    assert down.last_status_done
+    wrong = asyncio.run(chat(pipe, "Hi", valves={**stack.valves, "API_KEY": "wrong-key"}))
+    assert "API_KEY" in wrong.answer
+    assert wrong.last_status_done
+
+
+def test_letta_down_reaches_the_chat_as_a_sentence(stack, pipe):
+    valves = {**stack.valves, "SERVER_URL": stack.letta_down_url}
+    seen = asyncio.run(chat(pipe, "Hi", valves=valves, user={"id": "down-1"}))
+    assert seen.answer == "The Letta server cannot be reached right now. Please try again in a minute."
+    assert seen.last_status_done
+
+
+def test_unknown_template_is_explained(stack, pipe):
+    seen = asyncio.run(chat(pipe, "Hi", valves=stack.valves, user={"id": "tpl-1"}, model="letta.wizard"))
+    assert 'There is no agent template "wizard".' in seen.answer
+    assert seen.last_status_done
+
+
+def test_title_generation_never_reaches_letta(stack, pipe):
+    before = len(stack.requests())
+    seen = asyncio.run(
+        chat(pipe, "Explain derivatives to me please", valves=stack.valves, stream=False, task="title_generation")
+    )
+    assert json.loads(seen.returned) == {"title": "Explain derivatives to me please"}
+    tags = asyncio.run(chat(pipe, "x", valves=stack.valves, stream=False, task="tags_generation"))
+    assert json.loads(tags.returned) == {"tags": []}
+    assert len(stack.requests()) == before
+
+
+def test_non_streaming_returns_a_plain_string(stack, pipe):
+    stack.enqueue(stack.fixtures["step_stream_tool_then_answer.sse"])
+    seen = asyncio.run(chat(pipe, "Weather?", valves=stack.valves, stream=False, user={"id": "plain-1"}))
+    assert seen.returned == "It's 18°C with light rain in Paris right now."
+
+
+def test_stop_button_cancels_the_letta_run(stack, pipe):
+    cancels_before = len(stack.state()["cancels"])
+    stack.enqueue(stack.scenarios["slowAnswer"])
+    seen = asyncio.run(chat(pipe, "Long answer please", valves=stack.valves, user={"id": "stop-1"}, stop_after_chunks=5))
+    assert seen.chunks == 5
+    stopped = time.monotonic()
+    while time.monotonic() - stopped < 1.0 and len(stack.state()["cancels"]) == cancels_before:
+        time.sleep(0.02)
+    assert len(stack.state()["cancels"]) == cancels_before + 1
+    assert seen.last_status_done
+
+
+def test_two_users_get_two_agents(stack, pipe):
+    before = [r for r in stack.requests() if r["method"] == "POST" and r["path"].rstrip("/") == "/v1/agents"]
+    asyncio.run(chat(pipe, "Hi", valves=stack.valves, user={"id": "pair-alice", "name": "Alice"}))
+    asyncio.run(chat(pipe, "Hi", valves=stack.valves, user={"id": "pair-bob", "name": "Bob"}))
+    asyncio.run(chat(pipe, "Hi again", valves=stack.valves, user={"id": "pair-alice", "name": "Alice"}))
+    created = [r for r in stack.requests() if r["method"] == "POST" and r["path"].rstrip("/") == "/v1/agents"]
+    new = created[len(before) :]
+    assert len(new) == 2
+    assert {tag for r in new for tag in r["body"]["tags"] if tag.startswith("owui-user:")} == {
+        "owui-user:pair-alice",
+        "owui-user:pair-bob",
+    }
+
+
+def test_user_can_hide_the_thinking_block(stack, pipe):
+    stack.enqueue(stack.fixtures["anthropic_token_stream_tool_then_answer.sse"])
+    seen = asyncio.run(
+        chat(pipe, "Hi", valves=stack.valves, user={"id": "quiet-1"}, user_valves={"SHOW_THINKING": False})
+    )
+    assert seen.thinking == ""
+    assert seen.answer.endswith("right now.")
+
+
+def test_models_are_listed_per_template_and_degrade_when_the_bridge_is_down(stack, pipe):
+    listed = asyncio.run(models(pipe, stack.valves))
+    assert {"id": "letta.tutor", "name": "Letta/Tutor"} in listed
+    down = asyncio.run(models(pipe, {"SERVER_URL": "http://127.0.0.1:9"}))
+    assert len(down) == 1 and "bridge unreachable at http://127.0.0.1:9" in down[0]["name"]
+
+
+@pytest.mark.parametrize("question", ["¿Qué es una derivada? 🤔"])
+def test_unicode_survives_the_round_trip(stack, pipe, question):
+    seen = asyncio.run(chat(pipe, question, valves=stack.valves, user={"id": "uni-1"}))
+    assert seen.last_status_done
+    sent = [r for r in stack.requests() if r["path"].endswith("/messages")][-1]
+    assert sent["body"]["messages"][0]["content"] == question

@@ -1,0 +1,174 @@
+import {
+  CANCELLED_STOP,
+  DONE,
+  Envelopes,
+  errorFrame,
+  parseRawFrame,
+  pingFrame,
+  sseData,
+  sseError,
+} from './frames.ts'
+import type { Run, StreamCounters } from './runs.ts'
+import type { Step } from './scenarios.ts'
+
+/** Bytes buffered for a slow reader before the sender waits for it to catch up. */
+const HIGH_WATER_BYTES = 64 * 1024
+/** Time for written bytes to reach the socket before a drop, so it cuts the body mid-way. */
+const DROP_SETTLE_MS = 10
+
+/** Whether the scenario brings its own opening ping (a replayed transcript does). */
+function opensWithPing(steps: Step[]): boolean {
+  const first = steps[0]
+  if (!first) return false
+  if ('frame' in first) return first.frame.message_type === 'ping'
+  return 'raw' in first && parseRawFrame(first.raw)?.message_type === 'ping'
+}
+
+export type StreamOptions = {
+  includePings: boolean
+  pingIntervalMs: number
+  counters: StreamCounters
+  /** The request's signal: aborts when the client goes away. */
+  signal: AbortSignal
+}
+
+/** Plays a scenario as Letta's `text/event-stream` body. */
+export function streamRun(
+  run: Run,
+  steps: Step[],
+  options: StreamOptions,
+): ReadableStream<Uint8Array> {
+  const stream = new SseStream(run, options)
+  void stream.play(steps)
+  return stream.body
+}
+
+const encoder = new TextEncoder()
+
+class SseStream {
+  readonly body: ReadableStream<Uint8Array>
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  private drained: (() => void) | undefined
+  private lastWriteAt = performance.now()
+  private pingTimer: ReturnType<typeof setTimeout> | undefined
+  private sawError = false
+  private readonly envelopes: Envelopes
+  private readonly epoch: number
+  private readonly clientGone: () => void
+
+  constructor(
+    private readonly run: Run,
+    private readonly options: StreamOptions,
+  ) {
+    this.envelopes = new Envelopes(run.id)
+    this.epoch = options.counters.open()
+    const clientGone = () => run.playback.interrupt('client_gone')
+    this.clientGone = clientGone
+    options.signal.addEventListener('abort', clientGone, { once: true })
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller
+        },
+        pull: () => this.drained?.(),
+        cancel: clientGone,
+      },
+      { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
+    )
+  }
+
+  async play(steps: Step[]): Promise<void> {
+    const { playback } = this.run
+    if (this.options.includePings) {
+      // Letta prepends a ping so clients learn the run id before the first token.
+      if (!opensWithPing(steps)) this.write(sseData(pingFrame(this.run.id)))
+      this.schedulePing(this.options.pingIntervalMs)
+    }
+    let dropped = false
+    for (const step of steps) {
+      if (playback.interruption) break
+      if ('drop' in step) {
+        await this.settle()
+        dropped = true
+        break
+      }
+      await this.perform(step)
+    }
+    this.finish(dropped)
+  }
+
+  private async perform(step: Step): Promise<void> {
+    const { playback } = this.run
+    if ('frame' in step) this.write(sseData(this.envelopes.fill(step)))
+    else if ('raw' in step) this.write(step.raw)
+    else if ('error' in step) {
+      this.sawError = true
+      this.write(sseError(errorFrame(step.error, this.run.id)))
+    } else if ('done' in step) this.write(DONE)
+    else if ('sleep' in step) await playback.pause(step.sleep)
+    else if ('stall' in step) await playback.pause(Number.POSITIVE_INFINITY)
+    // An `http` step only means something before the stream starts: the route answers it.
+    if ((this.controller?.desiredSize ?? 1) <= 0) {
+      await playback.wait((wake) => {
+        this.drained = wake
+      })
+      this.drained = undefined
+    }
+  }
+
+  /** Waits until everything written so far has left the queue and had time to be sent. */
+  private async settle(): Promise<void> {
+    const { playback } = this.run
+    while (!playback.interruption && (this.controller?.desiredSize ?? 0) < HIGH_WATER_BYTES) {
+      await playback.pause(1)
+    }
+    await playback.pause(DROP_SETTLE_MS)
+  }
+
+  private write(text: string): void {
+    if (!this.controller || this.run.playback.interruption === 'client_gone') return
+    try {
+      this.controller.enqueue(encoder.encode(text))
+      this.lastWriteAt = performance.now()
+    } catch {
+      // The body was closed under us (the connection is gone): same as a client leaving.
+      this.run.playback.interrupt('client_gone')
+    }
+  }
+
+  /** A keepalive after every `pingIntervalMs` of silence, like Letta's keepalive wrapper. */
+  private schedulePing(delayMs: number): void {
+    this.pingTimer = setTimeout(() => {
+      const idle = performance.now() - this.lastWriteAt
+      if (idle + 1 < this.options.pingIntervalMs) {
+        this.schedulePing(this.options.pingIntervalMs - idle)
+        return
+      }
+      this.write(sseData(pingFrame(this.run.id)))
+      this.schedulePing(this.options.pingIntervalMs)
+    }, delayMs)
+  }
+
+  private finish(dropped: boolean): void {
+    clearTimeout(this.pingTimer)
+    const { run, options } = this
+    options.signal.removeEventListener('abort', this.clientGone)
+    const interruption = run.playback.interruption
+    run.open = false
+    if (interruption === 'client_gone') {
+      options.counters.close(this.epoch, 'aborted')
+      return
+    }
+    if (interruption === 'cancelled') this.write(CANCELLED_STOP)
+    const cut = dropped || interruption === 'stopped'
+    try {
+      // No reason given: Bun resets the connection without logging anything.
+      if (cut) this.controller?.error()
+      else this.controller?.close()
+    } catch {
+      // Already closed by the client: nothing left to end.
+    }
+    if (run.status === 'running') run.status = cut || this.sawError ? 'failed' : 'completed'
+    options.counters.close(this.epoch, interruption === 'stopped' ? undefined : 'completed')
+  }
+}
