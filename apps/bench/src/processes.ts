@@ -61,7 +61,14 @@ export function startSimProcess(pingMs: number): Promise<Child> {
 export function startBridgeProcess(env: Record<string, string>): Promise<Child> {
   return spawnService(
     ['bun', join(ROOT, 'apps/server/src/index.ts')],
-    { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      // Bun's fetch allows 256 concurrent connections per process unless told otherwise.
+      BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
+      ...env,
+    },
     (entry) => (entry.message === 'bridge listening' ? String(entry.url) : undefined),
   )
 }

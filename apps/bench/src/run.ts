@@ -25,6 +25,11 @@ type Row = {
   met: boolean | null
 }
 const rows: Row[] = []
+/** Prints each row as soon as it is measured, so a long run shows progress. */
+function addRow(row: Row) {
+  rows.push(row)
+  log(`${row.case}: direct ${row.direct} | bridge ${row.bridge} | added ${row.added}`)
+}
 const results: Record<string, unknown> = {}
 
 function log(message: string) {
@@ -200,7 +205,7 @@ async function main() {
       const result = await latencyCase(sim, bridge, streams)
       results[`latency_${streams}`] = result
       const target = streams === 100 ? 1 : streams === 1000 ? 25 : undefined
-      rows.push({
+      addRow({
         case: `1. added latency per event, ${streams} × 20 tok/s (p50 / p99)`,
         direct: `${ms(result.direct.p50)} / ${ms(result.direct.p99)}`,
         bridge: `${ms(result.bridge.p50)} / ${ms(result.bridge.p99)}`,
@@ -210,7 +215,7 @@ async function main() {
       })
     }
     const active = results.latency_1000 as Awaited<ReturnType<typeof latencyCase>>
-    rows.push({
+    addRow({
       case: '4b. 1,000 active streams: bridge CPU / p99 added',
       direct: '—',
       bridge: `${round(active.bridgeCpuPercent, 1)} % of a core`,
@@ -222,7 +227,7 @@ async function main() {
     log('time to first token…')
     const ttft = await firstTokenCase(sim, bridge)
     results.time_to_first_token = ttft
-    rows.push({
+    addRow({
       case: '2. time to first token, known user (p50)',
       direct: ms(ttft.direct.p50),
       bridge: ms(ttft.knownUser.p50),
@@ -230,7 +235,7 @@ async function main() {
       target: '≤ 5 ms',
       met: ttft.knownOverheadP50 <= 5,
     })
-    rows.push({
+    addRow({
       case: '2. time to first token, new user: agent created (p50)',
       direct: ms(ttft.direct.p50),
       bridge: ms(ttft.newUser.p50),
@@ -242,7 +247,7 @@ async function main() {
     log('single-stream throughput…')
     const throughput = await throughputCase(sim, bridge)
     results.throughput = throughput
-    rows.push({
+    addRow({
       case: '3. one stream at full speed (events/s)',
       direct: String(Math.round(throughput.directEventsPerSecond)),
       bridge: String(Math.round(throughput.bridgeEventsPerSecond)),
@@ -256,7 +261,7 @@ async function main() {
     log(`${IDLE_STREAMS} idle streams…`)
     const idle = await idleCase(sim, bridge, IDLE_STREAMS)
     results.idle_streams = idle
-    rows.push({
+    addRow({
       case: `4a. ${idle.streams} idle streams: bridge RSS per stream / CPU`,
       direct: '—',
       bridge: `${round(idle.bytesPerStream / 1024, 1)} KB, ${round(idle.cpuPercent, 1)} % CPU`,
@@ -268,7 +273,7 @@ async function main() {
     log('pipe cost…')
     const pipe = await measurePipeCost(sim, bridge, BRIDGE_KEY)
     results.pipe_cost = pipe
-    rows.push({
+    addRow({
       case: '5. generated pipe, CPU per token (harness, full speed)',
       direct: `${round(pipe.baselineMicrosPerToken, 1)} µs (raw SSE reader)`,
       bridge: `${round(pipe.pipeMicrosPerToken, 1)} µs (pipe)`,

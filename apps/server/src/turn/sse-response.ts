@@ -23,12 +23,26 @@ export function sseResponse(
   let seq = 0
   let open = true
   let keepalive: IdleWatchdog | undefined
+  // Events that arrive in the same turn of the event loop (one upstream chunk often carries
+  // many frames) go out in one write; the flush runs right after, so nothing waits.
+  let pending = ''
+  let flushScheduled = false
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
+      const flush = () => {
+        flushScheduled = false
+        if (!open || !pending) return
+        controller.enqueue(encoder.encode(pending))
+        pending = ''
+      }
       const send = (event: BridgeEvent) => {
         if (!open) return
-        controller.enqueue(encoder.encode(encodeEvent(seq++, event)))
+        pending += encodeEvent(seq++, event)
         keepalive?.touch()
+        if (!flushScheduled) {
+          flushScheduled = true
+          setImmediate(flush)
+        }
       }
       keepalive = new IdleWatchdog(
         options.keepaliveMs,
@@ -42,6 +56,7 @@ export function sseResponse(
           for await (const event of events) send(event)
         } finally {
           keepalive?.stop()
+          flush()
           if (open) {
             open = false
             controller.close()
