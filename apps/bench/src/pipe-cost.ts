@@ -17,6 +17,8 @@ export type PipeCost = {
  * aiohttp SSE reader of the same bridge stream (both measured by the Python process itself).
  */
 export async function measurePipeCost(sim: Child, bridge: Child, key: string): Promise<PipeCost> {
+  // Streams left over from earlier cases must not be played to this one.
+  await fetch(`${sim.url}/_sim/reset`, { method: 'POST' })
   await enqueue(sim.url, tokenStream({ tokens: TOKENS }), 2)
   const child = Bun.spawn(
     [
