@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, ROUTES, readEvents, SseParser } from '@letta-openwebui/events'
+import { PROTOCOL_VERSION, ROUTES, SseParser } from '@letta-openwebui/events'
 import { wallClock } from './stats.ts'
 
 /** What one stream saw: when each token arrived relative to its sender's stamp, and when. */
