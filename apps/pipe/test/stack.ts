@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import {
   dropAfter,
   errorAfterOutput,
   errorBeforeOutput,
+  LETTA_FIXTURES_DIR,
+  lettaFixtures,
   replayTranscript,
   startLettaSim,
   tokenStream,
@@ -14,7 +14,6 @@ import { startServer } from '@letta-openwebui/server/server'
  * The real bridge + letta-sim on free loopback ports, for the Python end-to-end tests.
  * Prints one JSON line (URLs, key, scenarios as JSON steps) and stops when stdin closes.
  */
-const FIXTURES = join(import.meta.dir, '../../../../shared/letta-fixtures')
 const apiKey = 'pipe-e2e-bridge-key-0123456789'
 const sim = await startLettaSim()
 const server = await startServer({
@@ -34,12 +33,10 @@ const lettaDown = await startServer({
   logLevel: 'error',
 })
 const fixtures = Object.fromEntries(
-  readdirSync(FIXTURES)
-    .filter((name) => name.endsWith('.sse'))
-    .map((name) => [
-      name,
-      replayTranscript(readFileSync(join(FIXTURES, name), 'utf8'), { delayMs: 2 }),
-    ]),
+  lettaFixtures().map(({ name, transcript }) => [
+    name,
+    replayTranscript(transcript, { delayMs: 2 }),
+  ]),
 )
 const scenarios = {
   errorBeforeOutput: errorBeforeOutput(),
@@ -49,7 +46,7 @@ const scenarios = {
   fullSpeed: tokenStream({ tokens: 20_000 }),
 }
 process.stdout.write(
-  `${JSON.stringify({ serverUrl: server.url, lettaDownUrl: lettaDown.url, simUrl: sim.url, apiKey, fixtures, scenarios, fixtureDir: FIXTURES })}\n`,
+  `${JSON.stringify({ serverUrl: server.url, lettaDownUrl: lettaDown.url, simUrl: sim.url, apiKey, fixtures, scenarios, fixtureDir: LETTA_FIXTURES_DIR })}\n`,
 )
 for await (const _ of Bun.stdin.stream()) {
 }

@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { replayTranscript } from '@letta-openwebui/letta-sim'
+import { lettaFixture, lettaFixtures, replayTranscript } from '@letta-openwebui/letta-sim'
 import type { Stack } from './utils.ts'
 import { startStack, streamChat, summarize } from './utils.ts'
-
-const FIXTURES = join(import.meta.dir, '../../../../shared/letta-fixtures')
 
 type Frame = Record<string, unknown> & { message_type?: string; otid?: string }
 
@@ -46,7 +42,7 @@ function expectedFrom(transcript: string) {
   }
 }
 
-const fixtures = readdirSync(FIXTURES).filter((name) => name.endsWith('.sse'))
+const fixtures = lettaFixtures()
 
 describe('every Letta fixture through the bridge', () => {
   let stack: Stack
@@ -59,9 +55,8 @@ describe('every Letta fixture through the bridge', () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(3)
   })
 
-  for (const name of fixtures) {
+  for (const { name, transcript } of fixtures) {
     it(`${name}: exact thinking, answer and tools, then one done`, async () => {
-      const transcript = readFileSync(join(FIXTURES, name), 'utf8')
       const expected = expectedFrom(transcript)
       stack.sim.enqueue(replayTranscript(transcript))
       const events = await streamChat(stack.server)
@@ -86,10 +81,7 @@ describe('every Letta fixture through the bridge', () => {
   }
 
   it('sends thinking before the answer, and tool arguments as parsed JSON text', async () => {
-    const transcript = readFileSync(
-      join(FIXTURES, 'anthropic_token_stream_tool_then_answer.sse'),
-      'utf8',
-    )
+    const transcript = lettaFixture('anthropic_token_stream_tool_then_answer.sse')
     stack.sim.enqueue(replayTranscript(transcript))
     const events = await streamChat(stack.server)
     const order = events.map((event) => event.event)

@@ -1,12 +1,9 @@
-import { join } from 'node:path'
 import Letta from '@letta-ai/letta-client'
 import type {
   LettaStreamingResponse,
   MessageCreateParamsStreaming,
 } from '@letta-ai/letta-client/resources/agents/messages'
 import type { LettaSim } from '../src/index.ts'
-
-export const FIXTURES = join(import.meta.dir, '../../../../shared/letta-fixtures')
 
 /** What the SDK sends to identify itself; Letta refuses streaming sends without it. */
 export const SDK_HEADERS = {

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type Letta from '@letta-ai/letta-client'
 import { APIError } from '@letta-ai/letta-client'
 import type { LettaSim, Step } from '../src/index.ts'
@@ -11,6 +9,8 @@ import {
   errorAfterOutput,
   errorBeforeOutput,
   hiddenReasoning,
+  lettaFixture,
+  lettaFixtures,
   malformedFrame,
   oversizedFrame,
   reasoningToolAnswer,
@@ -22,7 +22,6 @@ import {
 import type { Frame } from './helpers.ts'
 import {
   drain,
-  FIXTURES,
   groupById,
   groupByTypeAndOtid,
   jsonLines,
@@ -33,7 +32,7 @@ import {
   toolArguments,
 } from './helpers.ts'
 
-const fixtures = readdirSync(FIXTURES).filter((name) => name.endsWith('.sse'))
+const fixtures = lettaFixtures()
 
 let sim: LettaSim
 let client: Letta
@@ -72,12 +71,11 @@ function expectConsistent(raw: string, frames: Frame[]) {
 }
 
 describe('replaying the Letta fixtures', () => {
-  it('finds the transcripts beside LETTA_WIRE.md', () => {
+  it('has the transcripts described in LETTA_WIRE.md', () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(3)
   })
 
-  for (const name of fixtures) {
-    const transcript = readFileSync(join(FIXTURES, name), 'utf8')
+  for (const { name, transcript } of fixtures) {
     const isError = transcript.includes('\nevent: error\n')
 
     describe(name, () => {
@@ -109,10 +107,7 @@ describe('replaying the Letta fixtures', () => {
   }
 
   it('shows that grouping by id would merge thinking into the answer', async () => {
-    const transcript = readFileSync(
-      join(FIXTURES, 'anthropic_token_stream_tool_then_answer.sse'),
-      'utf8',
-    )
+    const transcript = lettaFixture('anthropic_token_stream_tool_then_answer.sse')
     const { frames } = await playBoth(replayTranscript(transcript))
     const mixed = [...groupById(frames).values()].filter(
       (group) => group.types.has('reasoning_message') && group.types.has('assistant_message'),
@@ -130,10 +125,7 @@ describe('replaying the Letta fixtures', () => {
   })
 
   it('parses the streamed tool arguments to the query of the transcript', async () => {
-    const transcript = readFileSync(
-      join(FIXTURES, 'anthropic_token_stream_tool_then_answer.sse'),
-      'utf8',
-    )
+    const transcript = lettaFixture('anthropic_token_stream_tool_then_answer.sse')
     const { frames } = await playBoth(replayTranscript(transcript))
     const args = [...toolArguments(frames).values()].map((text) => JSON.parse(text))
     expect(args).toEqual([{ query: 'weather in Paris today' }])
