@@ -26,6 +26,11 @@ try {
     mode: server.mode,
     docs: `${server.url}/docs`,
   })
+  // Bun reads this once at start-up; without it, fetch queues the 257th concurrent Letta stream.
+  if (!process.env.BUN_CONFIG_MAX_HTTP_REQUESTS)
+    logger.warn(
+      'BUN_CONFIG_MAX_HTTP_REQUESTS is not set: at most 256 chats can stream at once; start with `bun run start` or set it to 65535',
+    )
   const letta = await server.probe.check()
   if (letta.reachable) logger.info('Letta is reachable', { letta: letta.url })
   else

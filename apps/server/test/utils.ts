@@ -1,6 +1,6 @@
 import type { BridgeEvent, ChatRequest } from '@letta-openwebui/events'
 import { PROTOCOL_VERSION, ROUTES, readEvents } from '@letta-openwebui/events'
-import type { LettaSim } from '@letta-openwebui/letta-sim'
+import type { LettaSim, SimOptions } from '@letta-openwebui/letta-sim'
 import { startLettaSim } from '@letta-openwebui/letta-sim'
 import { createLogger } from '../src/log.ts'
 import type { RunningServer, ServerOptions } from '../src/server.ts'
@@ -17,8 +17,11 @@ export type Stack = {
 }
 
 /** letta-sim + the real bridge on free loopback ports; logs captured instead of printed. */
-export async function startStack(options: Partial<ServerOptions> = {}): Promise<Stack> {
-  const sim = await startLettaSim({ pingIntervalMs: 20_000 })
+export async function startStack(
+  options: Partial<ServerOptions> = {},
+  simOptions: SimOptions = {},
+): Promise<Stack> {
+  const sim = await startLettaSim({ pingIntervalMs: 20_000, ...simOptions })
   const logs: string[] = []
   const server = await startServer({
     port: 0,

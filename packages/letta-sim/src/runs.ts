@@ -84,9 +84,21 @@ export class StreamCounters implements StreamStats {
   }
 }
 
-/** Every run the sim has started, by id. */
+/** Finished runs kept for lookups by id; older ones are forgotten so a long soak stays flat. */
+export const FINISHED_RUNS_KEPT = 10_000
+
+const isLive = (run: Run) => run.open || run.status === 'running'
+
+/**
+ * Every run the sim has started, by id. Live runs (still open, or still `running` after their
+ * client left) are also indexed per agent, so the lookups made on every send stay cheap however
+ * many runs came before.
+ */
 export class RunBook {
   private readonly runs = new Map<string, Run>()
+  private readonly liveByAgent = new Map<string, Set<Run>>()
+
+  constructor(private readonly finishedKept = FINISHED_RUNS_KEPT) {}
 
   start(target: { agentId: string; conversationId?: string; lockKey?: string }): Run {
     const run: Run = {
@@ -98,6 +110,10 @@ export class RunBook {
       createdAt: new Date().toISOString(),
     }
     this.runs.set(run.id, run)
+    this.live(run.agentId) // prunes the agent's finished runs, so its index stays small
+    const live = this.liveByAgent.get(run.agentId) ?? new Set()
+    this.liveByAgent.set(run.agentId, live.add(run))
+    this.forgetOldRuns()
     return run
   }
 
@@ -107,24 +123,47 @@ export class RunBook {
 
   /** Runs still running; `conversationId: null` means the agent's default conversation only. */
   running(filter: { agentId?: string; conversationId?: string | null }): Run[] {
-    return [...this.runs.values()].filter(
-      (run) =>
-        run.status === 'running' &&
-        (filter.agentId === undefined || run.agentId === filter.agentId) &&
-        (filter.conversationId === undefined ||
-          (run.conversationId ?? null) === filter.conversationId),
+    const agents = filter.agentId === undefined ? [...this.liveByAgent.keys()] : [filter.agentId]
+    return agents.flatMap((agentId) =>
+      this.live(agentId).filter(
+        (run) =>
+          run.status === 'running' &&
+          (filter.conversationId === undefined ||
+            (run.conversationId ?? null) === filter.conversationId),
+      ),
     )
   }
 
   /** The open run holding a conversation lock, if any. */
-  holder(lockKey: string): Run | undefined {
-    return [...this.runs.values()].find((run) => run.open && run.lockKey === lockKey)
+  holder(target: { agentId: string; lockKey: string }): Run | undefined {
+    return this.live(target.agentId).find((run) => run.open && run.lockKey === target.lockKey)
   }
 
   /** Like Letta, cancelling a finished run is a no-op that still reports success. */
   cancel(run: Run): void {
     if (run.status === 'running') run.status = 'cancelled'
     run.playback.interrupt('cancelled')
+  }
+
+  /** An agent's live runs; runs that have finished since the last look leave the index here. */
+  private live(agentId: string): Run[] {
+    const runs = this.liveByAgent.get(agentId)
+    if (!runs) return []
+    for (const run of runs) if (!isLive(run)) runs.delete(run)
+    if (runs.size === 0) this.liveByAgent.delete(agentId)
+    return [...runs]
+  }
+
+  /** Drops the oldest finished runs beyond the history bound (a Map iterates oldest first). */
+  private forgetOldRuns(): void {
+    let excess = this.runs.size - this.finishedKept
+    if (excess <= 0) return
+    for (const [id, run] of this.runs) {
+      if (excess <= 0) break
+      if (isLive(run)) continue
+      this.runs.delete(id)
+      excess--
+    }
   }
 
   stopAll(): void {
@@ -134,5 +173,6 @@ export class RunBook {
   clear(): void {
     this.stopAll()
     this.runs.clear()
+    this.liveByAgent.clear()
   }
 }

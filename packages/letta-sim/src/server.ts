@@ -131,7 +131,8 @@ type Mode = { streaming: boolean; streamTokens: boolean; includePings: boolean }
 /** Plays the next scenario for a target: an HTTP error, a stream or a JSON LettaResponse. */
 async function play(call: LettaCall, target: Target, mode: Mode, text: string): Promise<Response> {
   const { state } = call
-  const holder = target.lockKey ? state.runs.holder(target.lockKey) : undefined
+  const { lockKey } = target
+  const holder = lockKey ? state.runs.holder({ agentId: target.agentId, lockKey }) : undefined
   if (holder) return conversationBusy(holder.id)
   const scenario = state.queue.take(target.agentId) ?? state.settings.defaultScenario
   const steps = resolveScenario(scenario, {

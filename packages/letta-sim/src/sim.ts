@@ -7,6 +7,7 @@ import type { RecordedRequest, Route } from './http.ts'
 import { json, matchRoute, normalizePath, parseQuery, readBody } from './http.ts'
 import { methodNotAllowed, routeNotFound } from './responses.ts'
 import type { StreamStats } from './runs.ts'
+import { FINISHED_RUNS_KEPT } from './runs.ts'
 import type { Scenario } from './scenarios.ts'
 import { demoScenario } from './scenarios.ts'
 import type { LettaCall } from './server.ts'
@@ -28,6 +29,8 @@ export type SimOptions = {
   requireSdkHeader?: boolean
   /** Delay on agent create/list/retrieve/delete and conversation create, to test slow lookups. */
   agentLatencyMs?: number
+  /** Finished runs remembered for lookups by id (default 10,000); older ones are forgotten. */
+  finishedRunsKept?: number
 }
 
 export type LettaSim = {
@@ -93,6 +96,7 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     defaultScenario: options.defaultScenario ?? demoScenario,
     requireSdkHeader: options.requireSdkHeader ?? true,
     agentLatencyMs: options.agentLatencyMs ?? 0,
+    finishedRunsKept: options.finishedRunsKept ?? FINISHED_RUNS_KEPT,
   })
   const server = Bun.serve({
     hostname: '127.0.0.1',

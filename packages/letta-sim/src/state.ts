@@ -18,6 +18,7 @@ export type SimSettings = {
   defaultScenario: Scenario
   requireSdkHeader: boolean
   agentLatencyMs: number
+  finishedRunsKept: number
 }
 
 /** Scenarios waiting for a message: FIFO, optionally reserved for one agent. */
@@ -63,7 +64,7 @@ export function createState(settings: SimSettings): SimState {
     settings,
     agents: new Map(),
     conversations: new Map(),
-    runs: new RunBook(),
+    runs: new RunBook(settings.finishedRunsKept),
     queue: new ScenarioQueue(),
     requests: [],
     streams: new StreamCounters(),

@@ -85,6 +85,7 @@ class SseStream {
       this.schedulePing(this.options.pingIntervalMs)
     }
     let dropped = false
+    let played = 0
     for (const step of steps) {
       if (playback.interruption) break
       if ('drop' in step) {
@@ -93,8 +94,9 @@ class SseStream {
         break
       }
       await this.perform(step)
+      played++
     }
-    this.finish(dropped)
+    this.finish(dropped, played === steps.length)
   }
 
   private async perform(step: Step): Promise<void> {
@@ -149,13 +151,15 @@ class SseStream {
     }, delayMs)
   }
 
-  private finish(dropped: boolean): void {
+  /** `complete`: every step was played, so the agent is done even if the client left since. */
+  private finish(dropped: boolean, complete: boolean): void {
     clearTimeout(this.pingTimer)
     const { run, options } = this
     options.signal.removeEventListener('abort', this.clientGone)
     const interruption = run.playback.interruption
     run.open = false
     if (interruption === 'client_gone') {
+      if (complete && run.status === 'running') run.status = this.sawError ? 'failed' : 'completed'
       options.counters.close(this.epoch, 'aborted')
       return
     }

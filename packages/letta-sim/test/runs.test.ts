@@ -9,6 +9,7 @@ import {
   startLettaSim,
   tokenStream,
 } from '../src/index.ts'
+import { RunBook } from '../src/runs.ts'
 import type { Frame } from './helpers.ts'
 import { drain, eventually, postRaw, STREAM_BODY, sdk } from './helpers.ts'
 
@@ -254,5 +255,25 @@ describe('stopping the sim', () => {
     expect(error).toBeDefined()
     expect(local.streams.active).toBe(0)
     expect(await fetch(`${local.url}/v1/health/`).catch(() => 'refused')).toBe('refused')
+  })
+})
+
+describe('a long-running sim', () => {
+  it('forgets the oldest finished runs beyond 10,000, but never one that is still running', () => {
+    const book = new RunBook()
+    const agentId = 'agent-00000000-0000-4000-8000-000000000000'
+    const stillRunning = book.start({ agentId, lockKey: agentId })
+    stillRunning.open = false // its client left; Letta keeps the run going
+    const finished = Array.from({ length: 12_000 }, () => {
+      const run = book.start({ agentId })
+      run.open = false
+      run.status = 'completed'
+      return run
+    })
+    expect(book.get(stillRunning.id)).toBe(stillRunning)
+    expect(book.running({ agentId }).map((run) => run.id)).toEqual([stillRunning.id])
+    expect(book.get(finished[0]?.id ?? '')).toBeUndefined()
+    expect(book.get(finished.at(-1)?.id ?? '')).toBeDefined()
+    expect(book.holder({ agentId, lockKey: agentId })).toBeUndefined()
   })
 })
