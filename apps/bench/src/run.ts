@@ -197,10 +197,81 @@ async function idleCase(sim: Child, bridge: Child, streams: number) {
 
 const ms = (value: number) => `${round(value, 2)} ms`
 
+/** `bun run bench [latency] [ttft] [throughput] [idle] [pipe]`: some cases only; default all. */
+const CASES = ['latency', 'ttft', 'throughput', 'idle', 'pipe'] as const
+const asked = process.argv.slice(2)
+const unknown = asked.filter((name) => !(CASES as readonly string[]).includes(name))
+if (unknown.length > 0) throw new Error(`unknown bench case ${unknown}; choose from ${CASES}`)
+const wanted = (name: (typeof CASES)[number]) => asked.length === 0 || asked.includes(name)
+
+async function firstTokenRows(sim: Child, bridge: Child) {
+  log('time to first token…')
+  const ttft = await firstTokenCase(sim, bridge)
+  results.time_to_first_token = ttft
+  addRow({
+    case: '2. time to first token, known user (p50)',
+    direct: ms(ttft.direct.p50),
+    bridge: ms(ttft.knownUser.p50),
+    added: ms(ttft.knownOverheadP50),
+    target: '≤ 5 ms',
+    met: ttft.knownOverheadP50 <= 5,
+  })
+  addRow({
+    case: '2. time to first token, new user: agent created (p50)',
+    direct: ms(ttft.direct.p50),
+    bridge: ms(ttft.newUser.p50),
+    added: ms(ttft.newOverheadP50),
+    target: '—',
+    met: null,
+  })
+}
+
+async function throughputRow(sim: Child, bridge: Child) {
+  log('single-stream throughput…')
+  const throughput = await throughputCase(sim, bridge)
+  results.throughput = throughput
+  addRow({
+    case: '3. one stream at full speed (events/s)',
+    direct: String(Math.round(throughput.directEventsPerSecond)),
+    bridge: String(Math.round(throughput.bridgeEventsPerSecond)),
+    added: `${round(throughput.ratio * 100, 1)} % of direct`,
+    target: '≥ 50 % of direct',
+    met: throughput.ratio >= 0.5,
+  })
+}
+
+async function idleRow(sim: Child, bridge: Child) {
+  log(`${IDLE_STREAMS} idle streams…`)
+  const idle = await idleCase(sim, bridge, IDLE_STREAMS)
+  results.idle_streams = idle
+  addRow({
+    case: `4a. ${idle.streams} idle streams: bridge RSS per stream / CPU`,
+    direct: '—',
+    bridge: `${round(idle.bytesPerStream / 1024, 1)} KB, ${round(idle.cpuPercent, 1)} % CPU`,
+    added: `${round(idle.rssBeforeMb, 0)} → ${round(idle.rssOpenMb, 0)} MB`,
+    target: '≤ 30 KB per stream',
+    met: idle.bytesPerStream <= 30 * 1024,
+  })
+}
+
+async function pipeRow(sim: Child, bridge: Child) {
+  log('pipe cost…')
+  const pipe = await measurePipeCost(sim, bridge, BRIDGE_KEY)
+  results.pipe_cost = pipe
+  addRow({
+    case: '5. generated pipe, CPU per token (harness, full speed)',
+    direct: `${round(pipe.baselineMicrosPerToken, 1)} µs (raw SSE reader)`,
+    bridge: `${round(pipe.pipeMicrosPerToken, 1)} µs (pipe)`,
+    added: `${round(pipe.pipeMicrosPerToken - pipe.baselineMicrosPerToken, 1)} µs`,
+    target: '≤ 50 µs per token',
+    met: pipe.pipeMicrosPerToken <= 50,
+  })
+}
+
 async function main() {
   const started = wallClock()
   await withStack({}, async (sim, bridge) => {
-    for (const streams of [1, 100, 1000]) {
+    for (const streams of wanted('latency') ? [1, 100, 1000] : []) {
       log(`latency at ${streams} concurrent streams…`)
       const result = await latencyCase(sim, bridge, streams)
       results[`latency_${streams}`] = result
@@ -214,75 +285,25 @@ async function main() {
         met: target ? result.addedP99 <= target : null,
       })
     }
-    const active = results.latency_1000 as Awaited<ReturnType<typeof latencyCase>>
-    addRow({
-      case: '4b. 1,000 active streams: bridge CPU / p99 added',
-      direct: '—',
-      bridge: `${round(active.bridgeCpuPercent, 1)} % of a core`,
-      added: ms(active.addedP99),
-      target: 'p99 added ≤ 25 ms',
-      met: active.addedP99 <= 25,
-    })
+    const active = results.latency_1000 as Awaited<ReturnType<typeof latencyCase>> | undefined
+    if (active)
+      addRow({
+        case: '4b. 1,000 active streams: bridge CPU / p99 added',
+        direct: '—',
+        bridge: `${round(active.bridgeCpuPercent, 1)} % of a core`,
+        added: ms(active.addedP99),
+        target: 'p99 added ≤ 25 ms',
+        met: active.addedP99 <= 25,
+      })
 
-    log('time to first token…')
-    const ttft = await firstTokenCase(sim, bridge)
-    results.time_to_first_token = ttft
-    addRow({
-      case: '2. time to first token, known user (p50)',
-      direct: ms(ttft.direct.p50),
-      bridge: ms(ttft.knownUser.p50),
-      added: ms(ttft.knownOverheadP50),
-      target: '≤ 5 ms',
-      met: ttft.knownOverheadP50 <= 5,
-    })
-    addRow({
-      case: '2. time to first token, new user: agent created (p50)',
-      direct: ms(ttft.direct.p50),
-      bridge: ms(ttft.newUser.p50),
-      added: ms(ttft.newOverheadP50),
-      target: '—',
-      met: null,
-    })
-
-    log('single-stream throughput…')
-    const throughput = await throughputCase(sim, bridge)
-    results.throughput = throughput
-    addRow({
-      case: '3. one stream at full speed (events/s)',
-      direct: String(Math.round(throughput.directEventsPerSecond)),
-      bridge: String(Math.round(throughput.bridgeEventsPerSecond)),
-      added: `${round(throughput.ratio * 100, 1)} % of direct`,
-      target: '≥ 50 % of direct',
-      met: throughput.ratio >= 0.5,
-    })
+    if (wanted('ttft')) await firstTokenRows(sim, bridge)
+    if (wanted('throughput')) await throughputRow(sim, bridge)
   })
 
   await withStack({ simPingMs: 5_000, keepaliveMs: 5_000 }, async (sim, bridge) => {
-    log(`${IDLE_STREAMS} idle streams…`)
-    const idle = await idleCase(sim, bridge, IDLE_STREAMS)
-    results.idle_streams = idle
-    addRow({
-      case: `4a. ${idle.streams} idle streams: bridge RSS per stream / CPU`,
-      direct: '—',
-      bridge: `${round(idle.bytesPerStream / 1024, 1)} KB, ${round(idle.cpuPercent, 1)} % CPU`,
-      added: `${round(idle.rssBeforeMb, 0)} → ${round(idle.rssOpenMb, 0)} MB`,
-      target: '≤ 30 KB per stream',
-      met: idle.bytesPerStream <= 30 * 1024,
-    })
-
-    log('pipe cost…')
-    const pipe = await measurePipeCost(sim, bridge, BRIDGE_KEY)
-    results.pipe_cost = pipe
-    addRow({
-      case: '5. generated pipe, CPU per token (harness, full speed)',
-      direct: `${round(pipe.baselineMicrosPerToken, 1)} µs (raw SSE reader)`,
-      bridge: `${round(pipe.pipeMicrosPerToken, 1)} µs (pipe)`,
-      added: `${round(pipe.pipeMicrosPerToken - pipe.baselineMicrosPerToken, 1)} µs`,
-      target: '≤ 50 µs per token',
-      met: pipe.pipeMicrosPerToken <= 50,
-    })
+    if (wanted('idle')) await idleRow(sim, bridge)
+    if (wanted('pipe')) await pipeRow(sim, bridge)
   })
-
   const table = [
     '| case | direct (baseline) | through the bridge | added | target | met |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -302,6 +323,8 @@ async function main() {
     2,
   )
   writeFileSync(join(dir, `${stamp}.json`), report)
+  // Only a run of every case may stand as the latest table.
+  if (asked.length > 0) return
   writeFileSync(join(dir, 'latest.json'), report)
   writeFileSync(join(dir, 'latest.md'), `${table}\n`)
 }
