@@ -4,6 +4,7 @@ import { errorBody } from '@letta-openwebui/events'
 import type { AgentDirectory } from '../letta/agents.ts'
 import type { Letta } from '../letta/client.ts'
 import { isNotFound, lettaErrorBody } from '../letta/errors.ts'
+import { lettaFrames } from '../letta/frame-stream.ts'
 import { FrameMapper } from '../letta/frames-to-events.ts'
 import type { Logger } from '../log.ts'
 import type { TemplateCatalog } from '../templates.ts'
@@ -134,20 +135,22 @@ export class ChatService {
     let finished = false
     try {
       sent = true
-      const stream = await this.deps.letta.agents.messages.create(
-        agentId,
-        {
-          messages: [{ role: 'user', content: text, otid: crypto.randomUUID() }],
-          streaming: true,
-          stream_tokens: true,
-          include_pings: true,
-        },
-        { signal: upstream.signal, maxRetries: 0 },
-      )
+      const response = await this.deps.letta.agents.messages
+        .create(
+          agentId,
+          {
+            messages: [{ role: 'user', content: text, otid: crypto.randomUUID() }],
+            streaming: true,
+            stream_tokens: true,
+            include_pings: true,
+          },
+          { signal: upstream.signal, maxRetries: 0 },
+        )
+        .asResponse()
       this.openUpstreams++
       opened = true
       try {
-        for await (const frame of stream) {
+        for await (const frame of lettaFrames(response)) {
           watchdog.touch()
           for (const event of mapper.map(frame)) yield event
         }
