@@ -7,6 +7,13 @@ export function rssBytes(pid: number): number {
   return kb * 1024
 }
 
+/** The hard limit on open files, which bounds how many streams one process can hold. */
+export function openFileHardLimit(): number {
+  const { stdout } = Bun.spawnSync(['sh', '-c', 'ulimit -Hn'])
+  const limit = Number(stdout.toString().trim())
+  return Number.isFinite(limit) ? limit : Number.POSITIVE_INFINITY
+}
+
 const TICKS_PER_SECOND = 100
 
 /** CPU time (user + system) a process has used so far, in milliseconds. */

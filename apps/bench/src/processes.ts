@@ -1,9 +1,6 @@
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 
-/** Enough descriptors for 10,000 streams through the bridge (client, bridge in + out, sim). */
-const FILE_LIMIT = 70_000
-
 export type Child = { url: string; pid: number; stop(): Promise<void> }
 
 /** Spawns a process that logs JSON lines and waits for the line that carries its URL. */
@@ -12,9 +9,9 @@ async function spawnService(
   env: Record<string, string>,
   urlOf: (entry: Record<string, unknown>) => string | undefined,
 ): Promise<Child> {
-  // Raise the open-file limit for the child if this user may; otherwise keep the default.
+  // Raise the child's open-file limit as far as this user may: each bridged stream needs two.
   const child: Subprocess<'pipe', 'pipe', 'inherit'> = Bun.spawn(
-    ['sh', '-c', `ulimit -n ${FILE_LIMIT} 2>/dev/null; exec "$@"`, 'sh', ...command],
+    ['sh', '-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', ...command],
     { env: { ...process.env, ...env }, stdin: 'pipe', stdout: 'pipe', stderr: 'inherit' },
   )
   const reader = child.stdout.getReader()
@@ -70,5 +67,14 @@ export function startBridgeProcess(env: Record<string, string>): Promise<Child> 
       ...env,
     },
     (entry) => (entry.message === 'bridge listening' ? String(entry.url) : undefined),
+  )
+}
+
+/** The barest Bun pass-through to `upstream`: the floor the bridge's memory is compared with. */
+export function startFloorProxy(upstream: string): Promise<Child> {
+  return spawnService(
+    ['bun', join(import.meta.dir, 'floor-proxy.ts')],
+    { UPSTREAM_URL: upstream, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' },
+    (entry) => (typeof entry.floorUrl === 'string' ? entry.floorUrl : undefined),
   )
 }
