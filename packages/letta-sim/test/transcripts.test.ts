@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type Letta from '@letta-ai/letta-client'
 import { APIError } from '@letta-ai/letta-client'
 import type { LettaSim, Step } from '../src/index.ts'
@@ -73,6 +75,16 @@ function expectConsistent(raw: string, frames: Frame[]) {
 describe('replaying the Letta fixtures', () => {
   it('has the transcripts described in LETTA_WIRE.md', () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(3)
+  })
+
+  // Where the design's shared fixtures sit beside the checkout, the copies here must match them.
+  const shared = join(import.meta.dir, '../../../../shared/letta-fixtures')
+  it.skipIf(!existsSync(shared))('keeps every shared fixture, byte for byte', () => {
+    for (const name of readdirSync(shared).filter((file) => file.endsWith('.sse')))
+      expect({ name, text: lettaFixture(name) }).toEqual({
+        name,
+        text: readFileSync(join(shared, name), 'utf8'),
+      })
   })
 
   for (const { name, transcript } of fixtures) {
