@@ -57,7 +57,8 @@ export function startSimProcess(pingMs: number): Promise<Child> {
 
 export function startBridgeProcess(env: Record<string, string>): Promise<Child> {
   return spawnService(
-    ['bun', join(ROOT, 'apps/server/src/index.ts')],
+    // As `bun run start` runs it: --smol collects garbage sooner, which keeps idle streams small.
+    ['bun', '--smol', join(ROOT, 'apps/server/src/index.ts')],
     {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -73,7 +74,7 @@ export function startBridgeProcess(env: Record<string, string>): Promise<Child> 
 /** The barest Bun pass-through to `upstream`: the floor the bridge's memory is compared with. */
 export function startFloorProxy(upstream: string): Promise<Child> {
   return spawnService(
-    ['bun', join(import.meta.dir, 'floor-proxy.ts')],
+    ['bun', '--smol', join(import.meta.dir, 'floor-proxy.ts')],
     { UPSTREAM_URL: upstream, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' },
     (entry) => (typeof entry.floorUrl === 'string' ? entry.floorUrl : undefined),
   )
