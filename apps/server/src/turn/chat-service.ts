@@ -54,7 +54,8 @@ export class ChatService {
     return this.busy.size
   }
 
-  async *turn(request: ChatRequest, signal: AbortSignal): AsyncGenerator<BridgeEvent> {
+  /** The turn's events, in batches: the events of one upstream read come together. */
+  async *turn(request: ChatRequest, signal: AbortSignal): AsyncGenerator<BridgeEvent[]> {
     const started = performance.now()
     const template = request.template ?? this.deps.templates.defaultTemplate
     const mapper = new FrameMapper()
@@ -96,7 +97,7 @@ export class ChatService {
         if (body.code === 'internal_error') {
           this.deps.logger.error('turn failed', { ...log, cause: String(error) })
         }
-        yield { event: 'error', data: body }
+        yield [{ event: 'error', data: body }]
       }
     }
     if (signal.aborted && outcome === 'ok') {
@@ -111,7 +112,7 @@ export class ChatService {
       stopReason,
       durationMs: Math.round(performance.now() - started),
     })
-    yield { event: 'done', data: { stopReason } }
+    yield [{ event: 'done', data: { stopReason } }]
   }
 
   private async *runOnAgent(
@@ -119,7 +120,7 @@ export class ChatService {
     text: string,
     mapper: FrameMapper,
     signal: AbortSignal,
-  ): AsyncGenerator<BridgeEvent> {
+  ): AsyncGenerator<BridgeEvent[]> {
     if (this.busy.has(agentId)) throw new TurnFailure(errorBody('agent_busy'))
     this.busy.add(agentId)
     const upstream = new AbortController()
@@ -150,9 +151,10 @@ export class ChatService {
       this.openUpstreams++
       opened = true
       try {
-        for await (const frame of lettaFrames(response)) {
+        for await (const frames of lettaFrames(response)) {
           watchdog.touch()
-          for (const event of mapper.map(frame)) yield event
+          const events = frames.flatMap((frame) => mapper.map(frame))
+          if (events.length > 0) yield events
         }
       } finally {
         this.openUpstreams--

@@ -2,6 +2,9 @@ import type { BridgeEvent } from '@letta-openwebui/events'
 import { encodeEvent } from '@letta-openwebui/events'
 import { IdleWatchdog } from './idle-watchdog.ts'
 
+/** Shared: encoding is stateless. */
+const encoder = new TextEncoder()
+
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
@@ -12,51 +15,36 @@ export const SSE_HEADERS = {
 
 /**
  * Streams bridge events to the client as they come (no buffering), numbered from 0, with a
- * keepalive event whenever nothing was sent for `keepaliveMs`. `onClose` runs when the client
- * goes away, so the turn can stop Letta.
+ * keepalive event whenever nothing was sent for `keepaliveMs`. Each batch (the events of one
+ * upstream read) goes out in one write. `onClose` runs when the client goes away, so the turn
+ * can stop Letta.
  */
 export function sseResponse(
-  events: AsyncIterable<BridgeEvent>,
+  batches: AsyncIterable<BridgeEvent[]>,
   options: { keepaliveMs: number; onClose: () => void },
 ): Response {
-  const encoder = new TextEncoder()
   let seq = 0
   let open = true
   let keepalive: IdleWatchdog | undefined
-  // Events that arrive in the same turn of the event loop (one upstream chunk often carries
-  // many frames) go out in one write; the flush runs right after, so nothing waits.
-  let pending = ''
-  let flushScheduled = false
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      const flush = () => {
-        flushScheduled = false
-        if (!open || !pending) return
-        controller.enqueue(encoder.encode(pending))
-        pending = ''
-      }
-      const send = (event: BridgeEvent) => {
+      const send = (batch: BridgeEvent[]) => {
         if (!open) return
-        pending += encodeEvent(seq++, event)
+        let text = ''
+        for (const event of batch) text += encodeEvent(seq++, event)
+        controller.enqueue(encoder.encode(text))
         keepalive?.touch()
-        if (!flushScheduled) {
-          flushScheduled = true
-          setImmediate(flush)
-        }
       }
       keepalive = new IdleWatchdog(
         options.keepaliveMs,
-        () => send({ event: 'keepalive', data: {} }),
-        {
-          repeat: true,
-        },
+        () => send([{ event: 'keepalive', data: {} }]),
+        { repeat: true },
       )
       const pump = async () => {
         try {
-          for await (const event of events) send(event)
+          for await (const batch of batches) send(batch)
         } finally {
           keepalive?.stop()
-          flush()
           if (open) {
             open = false
             controller.close()
