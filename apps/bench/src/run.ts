@@ -111,24 +111,21 @@ async function latencyCase(sim: Child, bridge: Child, streams: number) {
   const simCpu = ((cpuMs(sim.pid) - simCpuBefore) / elapsed) * 100
   const clientUsage = process.cpuUsage(clientCpuBefore)
   const clientCpu = ((clientUsage.user + clientUsage.system) / 1000 / elapsed) * 100
-  const d = distribution(latencies(direct))
-  const b = distribution(latencies(through))
-  const steadyDirect = distribution(steadyLatencies(direct))
-  const steadyBridge = distribution(steadyLatencies(through))
-  const lost = streams * LATENCY_TOKENS - b.count
+  /** Direct vs. bridged distributions of the latencies `pick` takes from each stream. */
+  const compare = (pick: (streams: StreamRecord[]) => number[]) => {
+    const d = distribution(pick(direct))
+    const b = distribution(pick(through))
+    return { direct: d, bridge: b, addedP50: b.p50 - d.p50, addedP99: b.p99 - d.p99 }
+  }
+  const all = compare(latencies)
   return {
     streams,
-    direct: d,
-    bridge: b,
-    addedP50: b.p50 - d.p50,
-    addedP99: b.p99 - d.p99,
-    steady: { direct: steadyDirect, bridge: steadyBridge },
-    steadyAddedP50: steadyBridge.p50 - steadyDirect.p50,
-    steadyAddedP99: steadyBridge.p99 - steadyDirect.p99,
+    all,
+    steady: compare(steadyLatencies),
     bridgeCpuPercent: bridgeCpu,
     simCpuPercent: simCpu,
     clientCpuPercent: clientCpu,
-    lostEvents: lost,
+    lostEvents: streams * LATENCY_TOKENS - all.bridge.count,
   }
 }
 
@@ -236,6 +233,37 @@ const unknown = asked.filter((name) => !(CASES as readonly string[]).includes(na
 if (unknown.length > 0) throw new Error(`unknown bench case ${unknown}; choose from ${CASES}`)
 const wanted = (name: (typeof CASES)[number]) => asked.length === 0 || asked.includes(name)
 
+async function latencyRows(sim: Child, bridge: Child) {
+  for (const streams of [1, 100, 1000]) {
+    log(`latency at ${streams} concurrent streams…`)
+    const result = await latencyCase(sim, bridge, streams)
+    results[`latency_${streams}`] = result
+    const target = streams === 100 ? 1 : streams === 1000 ? 25 : undefined
+    const views = [
+      [`1. added latency per event, ${streams} × 20 tok/s, all events`, result.all],
+      [`1. … after each stream's first second`, result.steady],
+    ] as const
+    for (const [label, view] of views)
+      addRow({
+        case: `${label} (p50 / p99)`,
+        direct: `${ms(view.direct.p50)} / ${ms(view.direct.p99)}`,
+        bridge: `${ms(view.bridge.p50)} / ${ms(view.bridge.p99)}`,
+        added: `${ms(view.addedP50)} / ${ms(view.addedP99)}`,
+        target: target ? `p99 added ≤ ${target} ms` : '—',
+        met: target ? view.addedP99 <= target : null,
+      })
+    if (streams === 1000)
+      addRow({
+        case: '4b. 1,000 active streams: CPU, % of one core (p99 added: all / after 1 s)',
+        direct: `letta-sim ${round(result.simCpuPercent, 0)} %, readers ${round(result.clientCpuPercent, 0)} %`,
+        bridge: `${round(result.bridgeCpuPercent, 1)} %`,
+        added: `${ms(result.all.addedP99)} / ${ms(result.steady.addedP99)}`,
+        target: 'p99 added ≤ 25 ms',
+        met: result.all.addedP99 <= 25,
+      })
+  }
+}
+
 async function firstTokenRows(sim: Child, bridge: Child) {
   log('time to first token…')
   const ttft = await firstTokenCase(sim, bridge)
@@ -320,39 +348,7 @@ async function pipeRow(sim: Child, bridge: Child) {
 async function main() {
   const started = wallClock()
   await withStack({}, async (sim, bridge) => {
-    for (const streams of wanted('latency') ? [1, 100, 1000] : []) {
-      log(`latency at ${streams} concurrent streams…`)
-      const result = await latencyCase(sim, bridge, streams)
-      results[`latency_${streams}`] = result
-      const target = streams === 100 ? 1 : streams === 1000 ? 25 : undefined
-      addRow({
-        case: `1. added latency per event, ${streams} × 20 tok/s, all events (p50 / p99)`,
-        direct: `${ms(result.direct.p50)} / ${ms(result.direct.p99)}`,
-        bridge: `${ms(result.bridge.p50)} / ${ms(result.bridge.p99)}`,
-        added: `${ms(result.addedP50)} / ${ms(result.addedP99)}`,
-        target: target ? `p99 added ≤ ${target} ms` : '—',
-        met: target ? result.addedP99 <= target : null,
-      })
-      addRow({
-        case: `1. … after each stream's first second (p50 / p99)`,
-        direct: `${ms(result.steady.direct.p50)} / ${ms(result.steady.direct.p99)}`,
-        bridge: `${ms(result.steady.bridge.p50)} / ${ms(result.steady.bridge.p99)}`,
-        added: `${ms(result.steadyAddedP50)} / ${ms(result.steadyAddedP99)}`,
-        target: target ? `p99 added ≤ ${target} ms` : '—',
-        met: target ? result.steadyAddedP99 <= target : null,
-      })
-    }
-    const active = results.latency_1000 as Awaited<ReturnType<typeof latencyCase>> | undefined
-    if (active)
-      addRow({
-        case: '4b. 1,000 active streams: CPU, % of one core (p99 added: all / after 1 s)',
-        direct: `letta-sim ${round(active.simCpuPercent, 0)} %, readers ${round(active.clientCpuPercent, 0)} %`,
-        bridge: `${round(active.bridgeCpuPercent, 1)} %`,
-        added: `${ms(active.addedP99)} / ${ms(active.steadyAddedP99)}`,
-        target: 'p99 added ≤ 25 ms',
-        met: active.addedP99 <= 25,
-      })
-
+    if (wanted('latency')) await latencyRows(sim, bridge)
     if (wanted('ttft')) await firstTokenRows(sim, bridge)
     if (wanted('throughput')) await throughputRow(sim, bridge)
   })
