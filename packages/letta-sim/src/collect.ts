@@ -5,6 +5,7 @@ import type {
 import type { ErrorFrame, StopReasonFrame, UsageFrame } from './frames.ts'
 import { Envelopes, errorFrame, parseRawFrame, readEvent } from './frames.ts'
 import type { Run } from './runs.ts'
+import { settleRun } from './runs.ts'
 import type { Step } from './scenarios.ts'
 
 /** What a scenario amounts to without streaming: whole messages and how the run ended. */
@@ -65,8 +66,8 @@ export async function collectRun(run: Run, steps: Step[], signal: AbortSignal): 
     collected.stopReason = { message_type: 'stop_reason', stop_reason: 'cancelled' }
   }
   // A run whose client left keeps running, as far as Letta is concerned.
-  if (run.status === 'running' && playback.interruption !== 'client_gone') {
-    run.status = collected.error || collected.dropped ? 'failed' : 'completed'
+  if (playback.interruption !== 'client_gone') {
+    settleRun(run, collected.error || collected.dropped ? 'failed' : 'completed')
   }
   return collected
 }

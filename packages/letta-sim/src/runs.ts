@@ -51,6 +51,14 @@ export type Run = {
   open: boolean
   playback: Playback
   createdAt: string
+  completedAt?: string
+}
+
+/** Ends a still-running run with its final status (a run ends once). */
+export function settleRun(run: Run, status: Exclude<RunStatus, 'running'>): void {
+  if (run.status !== 'running') return
+  run.status = status
+  run.completedAt = new Date().toISOString()
 }
 
 export type StreamStats = { opened: number; completed: number; aborted: number; active: number }
@@ -141,8 +149,27 @@ export class RunBook {
 
   /** Like Letta, cancelling a finished run is a no-op that still reports success. */
   cancel(run: Run): void {
-    if (run.status === 'running') run.status = 'cancelled'
+    settleRun(run, 'cancelled')
     run.playback.interrupt('cancelled')
+  }
+
+  /** Runs matching Letta's `GET /v1/runs` filters, newest first unless `order` is `asc`. */
+  list(filter: {
+    agentId?: string
+    conversationId?: string
+    statuses?: readonly string[]
+    order?: 'asc' | 'desc'
+    limit: number
+  }): Run[] {
+    const found = [...this.runs.values()].filter(
+      (run) =>
+        (filter.agentId === undefined || run.agentId === filter.agentId) &&
+        (filter.conversationId === undefined || run.conversationId === filter.conversationId) &&
+        (filter.statuses === undefined || filter.statuses.includes(run.status)),
+    )
+    // A Map iterates in insertion order: oldest first.
+    if (filter.order !== 'asc') found.reverse()
+    return found.slice(0, filter.limit)
   }
 
   /** An agent's live runs; runs that have finished since the last look leave the index here. */

@@ -1,3 +1,4 @@
+import type { Run as LettaRun } from '@letta-ai/letta-client/resources/agents/messages'
 import type { HealthResponse } from '@letta-ai/letta-client/resources/top-level'
 import type { Server } from 'bun'
 import type { AgentInclude, AgentInit } from './agents.ts'
@@ -21,6 +22,7 @@ import {
   noActiveRuns,
   unprocessable,
 } from './responses.ts'
+import type { Run } from './runs.ts'
 import { resolveScenario } from './scenarios.ts'
 import type { SimState } from './state.ts'
 import { streamRun } from './stream.ts'
@@ -145,6 +147,9 @@ async function play(call: LettaCall, target: Target, mode: Mode, text: string): 
 
   // A stall may outlast Bun's idle timeout; pings (if any) are the sim's own business.
   call.server.timeout(call.request, 0)
+  // Letta keeps processing a send whose client left (the run is shielded), so this wait is not
+  // cut short by the request's signal.
+  if (state.settings.runStartLatencyMs > 0) await Bun.sleep(state.settings.runStartLatencyMs)
   const run = state.runs.start(target)
   if (mode.streaming) {
     const body = streamRun(run, mode.streamTokens ? steps : foldSteps(steps), {
@@ -211,10 +216,10 @@ function cancelRuns(call: LettaCall, runIds: string[]): Response {
 
 function cancelAgentRuns(call: LettaCall, [agentId = '']: string[]): Response {
   if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
-  const requested = strings(asBody(call.body)?.run_ids)
-  const runIds =
-    requested.length > 0 ? requested : call.state.runs.running({ agentId }).map((run) => run.id)
-  call.state.cancels.push({ agentId, runIds, at: performance.now() })
+  const named = strings(asBody(call.body)?.run_ids)
+  const requested = named.length > 0 ? named : null
+  const runIds = requested ?? call.state.runs.running({ agentId }).map((run) => run.id)
+  call.state.cancels.push({ agentId, requested, runIds, at: performance.now() })
   if (runIds.length === 0) return noActiveRuns({ agentId })
   return cancelRuns(call, runIds)
 }
@@ -304,11 +309,62 @@ function cancelConversationRuns(call: LettaCall, [conversationId = '']: string[]
   call.state.cancels.push({
     agentId: target.agentId,
     ...(target.conversationId ? { conversationId: target.conversationId } : {}),
+    requested: null,
     runIds,
     at: performance.now(),
   })
   if (runIds.length === 0) return noActiveRuns({ conversationId })
   return cancelRuns(call, runIds)
+}
+
+/** Letta's `Run` schema; the sim derives the stop reason from how the run ended. */
+function viewRun(run: Run): LettaRun {
+  const stopReasons = {
+    running: null,
+    completed: 'end_turn',
+    failed: 'error',
+    cancelled: 'cancelled',
+  } as const
+  return {
+    id: run.id,
+    status: run.status,
+    created_at: run.createdAt,
+    completed_at: run.completedAt ?? null,
+    agent_id: run.agentId,
+    conversation_id: run.conversationId ?? null,
+    base_template_id: null,
+    background: false,
+    metadata: null,
+    request_config: null,
+    stop_reason: stopReasons[run.status],
+    callback_url: null,
+    callback_sent_at: null,
+    callback_status_code: null,
+    callback_error: null,
+    ttft_ns: null,
+    total_duration_ns: null,
+  }
+}
+
+/** `GET /v1/runs`: `active` means created or running, like Letta's backwards-compatible filter. */
+function listRuns(call: LettaCall): Response {
+  const { query } = call
+  const statuses = queryList(query, 'statuses')
+  const limit = Number(queryValue(query, 'limit') ?? 100)
+  const active = queryValue(query, 'active') === 'true'
+  const found = call.state.runs.list({
+    agentId: queryValue(query, 'agent_id'),
+    conversationId: queryValue(query, 'conversation_id'),
+    statuses: statuses.length > 0 ? statuses : active ? ['created', 'running'] : undefined,
+    order: queryValue(query, 'order') === 'asc' ? 'asc' : 'desc',
+    limit: Number.isInteger(limit) && limit > 0 ? limit : 100,
+  })
+  return json(found.map(viewRun))
+}
+
+function retrieveRun(call: LettaCall, [runId = '']: string[]): Response {
+  const run = call.state.runs.get(runId)
+  return run ? json(viewRun(run)) : json({ detail: `Run with id ${runId} not found` }, 404)
 }
 
 const ID = '([^/]+)'
@@ -343,4 +399,6 @@ export const LETTA_ROUTES: Route<LettaCall>[] = [
     pattern: new RegExp(`^/v1/conversations/${ID}/cancel$`),
     handle: cancelConversationRuns,
   },
+  { method: 'GET', pattern: /^\/v1\/runs$/, handle: listRuns },
+  { method: 'GET', pattern: new RegExp(`^/v1/runs/${ID}$`), handle: retrieveRun },
 ]

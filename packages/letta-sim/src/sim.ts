@@ -31,6 +31,11 @@ export type SimOptions = {
   agentLatencyMs?: number
   /** Finished runs remembered for lookups by id (default 10,000); older ones are forgotten. */
   finishedRunsKept?: number
+  /**
+   * Delay between receiving a send and registering its run (and answering), like a busy Letta:
+   * a client that hangs up meanwhile does not know the run id, yet the run still starts.
+   */
+  runStartLatencyMs?: number
 }
 
 export type LettaSim = {
@@ -96,6 +101,7 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     defaultScenario: options.defaultScenario ?? demoScenario,
     requireSdkHeader: options.requireSdkHeader ?? true,
     agentLatencyMs: options.agentLatencyMs ?? 0,
+    runStartLatencyMs: options.runStartLatencyMs ?? 0,
     finishedRunsKept: options.finishedRunsKept ?? FINISHED_RUNS_KEPT,
   })
   const server = Bun.serve({

@@ -4,10 +4,13 @@ import type { RecordedRequest } from './http.ts'
 import { RunBook, StreamCounters } from './runs.ts'
 import type { Scenario } from './scenarios.ts'
 
-/** One call to a cancel endpoint: the runs asked for, or else the running ones it found. */
+/** One call to a cancel endpoint: what the caller asked for, and the runs it then cancelled. */
 export type CancelRecord = {
   agentId?: string
   conversationId?: string
+  /** The `run_ids` the caller named; null when it named none (Letta then picks active runs). */
+  requested: string[] | null
+  /** The runs asked for, or else the running ones the sim found. */
   runIds: string[]
   /** performance.now() on arrival. */
   at: number
@@ -18,6 +21,7 @@ export type SimSettings = {
   defaultScenario: Scenario
   requireSdkHeader: boolean
   agentLatencyMs: number
+  runStartLatencyMs: number
   finishedRunsKept: number
 }
 

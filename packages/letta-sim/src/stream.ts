@@ -9,6 +9,7 @@ import {
   sseError,
 } from './frames.ts'
 import type { Run, StreamCounters } from './runs.ts'
+import { settleRun } from './runs.ts'
 import type { Step } from './scenarios.ts'
 
 /** Bytes buffered for a slow reader before the sender waits for it to catch up. */
@@ -94,6 +95,8 @@ class SseStream {
         break
       }
       await this.perform(step)
+      // A step cut short (a stall or sleep woken by the interruption) was not played.
+      if (playback.interruption) break
       played++
     }
     this.finish(dropped, played === steps.length)
@@ -159,7 +162,7 @@ class SseStream {
     const interruption = run.playback.interruption
     run.open = false
     if (interruption === 'client_gone') {
-      if (complete && run.status === 'running') run.status = this.sawError ? 'failed' : 'completed'
+      if (complete) settleRun(run, this.sawError ? 'failed' : 'completed')
       options.counters.close(this.epoch, 'aborted')
       return
     }
@@ -172,7 +175,7 @@ class SseStream {
     } catch {
       // Already closed by the client: nothing left to end.
     }
-    if (run.status === 'running') run.status = cut || this.sawError ? 'failed' : 'completed'
+    settleRun(run, cut || this.sawError ? 'failed' : 'completed')
     options.counters.close(this.epoch, interruption === 'stopped' ? undefined : 'completed')
   }
 }

@@ -47,7 +47,9 @@ describe('cancelling a run', () => {
     const runId = String(frames[0]?.run_id)
     expect(answer).toEqual({ [runId]: 'cancelled' })
     expect(frames.at(-1)).toEqual({ message_type: 'stop_reason', stop_reason: 'cancelled' })
-    expect(sim.cancels).toEqual([{ agentId, runIds: [runId], at: expect.any(Number) }])
+    expect(sim.cancels).toEqual([
+      { agentId, requested: [runId], runIds: [runId], at: expect.any(Number) },
+    ])
     expect(await eventually(() => sim.streams.active === 0)).toBe(true)
   })
 
@@ -81,6 +83,19 @@ describe('cancelling a run', () => {
     await drain({ [Symbol.asyncIterator]: () => iterator })
   })
 
+  it('records that the caller named no run, apart from the runs it then cancelled', async () => {
+    sim.cancels.length = 0
+    sim.enqueue(stallAfter(1))
+    const stream = await client.agents.messages.create(agentId, STREAM_BODY, { maxRetries: 0 })
+    const iterator = stream[Symbol.asyncIterator]()
+    const ping = (await iterator.next()).value as Frame
+    await client.agents.messages.cancel(agentId, {}, { maxRetries: 0 })
+    expect(sim.cancels).toEqual([
+      { agentId, requested: null, runIds: [String(ping.run_id)], at: expect.any(Number) },
+    ])
+    await drain({ [Symbol.asyncIterator]: () => iterator })
+  })
+
   it('answers 409 when nothing is running, and reports unknown run ids as failed', async () => {
     const idle = sim.createAgent({ name: 'idle' }).id
     const refused = await client.agents.messages.cancel(idle, {}, { maxRetries: 0 }).catch((e) => e)
@@ -92,6 +107,59 @@ describe('cancelling a run', () => {
     expect(await client.agents.messages.cancel(idle, { run_ids: [unknown] })).toEqual({
       [unknown]: 'failed',
     })
+  })
+})
+
+describe('runs', () => {
+  it('lists an agent’s active runs newest first and tells each run’s status', async () => {
+    const agent = sim.createAgent({ name: 'run-listing' }).id
+    sim.enqueue(tokenStream({ tokens: 2 }))
+    await drain(await client.agents.messages.create(agent, STREAM_BODY, { maxRetries: 0 }))
+    sim.enqueue(stallAfter(1))
+    const stream = await client.agents.messages.create(agent, STREAM_BODY, { maxRetries: 0 })
+    const iterator = stream[Symbol.asyncIterator]()
+    const ping = (await iterator.next()).value as Frame
+    const active = await client.runs.list({ agent_id: agent, active: true })
+    expect(active.getPaginatedItems().map((run) => run.id)).toEqual([String(ping.run_id)])
+    const all = (await client.runs.list({ agent_id: agent })).getPaginatedItems()
+    expect(all.map((run) => run.status)).toEqual(['running', 'completed'])
+    expect(all[1]?.stop_reason).toBe('end_turn')
+
+    await client.agents.messages.cancel(agent, { run_ids: [String(ping.run_id)] })
+    const cancelled = await client.runs.retrieve(String(ping.run_id))
+    expect(cancelled).toMatchObject({
+      status: 'cancelled',
+      stop_reason: 'cancelled',
+      agent_id: agent,
+    })
+    expect(cancelled.completed_at).toEqual(expect.any(String))
+    await drain({ [Symbol.asyncIterator]: () => iterator })
+  })
+
+  it('registers a run only after its start latency, even when the client left meanwhile', async () => {
+    const slow = await startLettaSim({ runStartLatencyMs: 200 })
+    try {
+      const slowClient = sdk(slow)
+      const agent = slow.createAgent({ name: 'slow-start' }).id
+      slow.enqueue(stallAfter(1))
+      const leaving = new AbortController()
+      const send = slowClient.agents.messages
+        .create(agent, STREAM_BODY, { maxRetries: 0, signal: leaving.signal })
+        .catch((error: unknown) => error)
+      await eventually(() => slow.requests.some((request) => request.path.endsWith('/messages')))
+      expect(
+        (await slowClient.runs.list({ agent_id: agent, active: true })).getPaginatedItems(),
+      ).toEqual([])
+      leaving.abort()
+      await send
+      expect(await eventually(() => slow.streams.opened === 1, 2_000)).toBe(true)
+      const [run] = (
+        await slowClient.runs.list({ agent_id: agent, active: true })
+      ).getPaginatedItems()
+      expect(run?.status).toBe('running')
+    } finally {
+      await slow.stop()
+    }
   })
 })
 
