@@ -21,6 +21,7 @@ export type AppDeps = {
   logger: Logger
   bridgeApiKey: string | undefined
   idleTimeoutMs: number
+  maxTurnMs: number
   keepaliveMs: number
   catalog?: TemplateCatalog
 }
@@ -35,6 +36,7 @@ export function createApp(deps: AppDeps) {
     templates: catalog,
     logger: deps.logger,
     idleTimeoutMs: deps.idleTimeoutMs,
+    maxTurnMs: deps.maxTurnMs,
   })
   const probe = new LettaProbe(deps.letta, deps.lettaTarget.url, deps.lettaTarget.mode)
   // Bun's own hard cap (a bare 413) sits above ours, so honest clients get the JSON 413 below it.

@@ -20,6 +20,8 @@ export const Env = Type.Object({
   ),
   /** Letta pings every 20 s while a run is alive, so this much silence means it stalled. */
   LETTA_IDLE_TIMEOUT_MS: Milliseconds(45_000, 'Upstream silence that ends a stream.'),
+  /** Pings reset the idle timer, so only this ends a run that never finishes. */
+  MAX_TURN_MS: Milliseconds(900_000, 'Longest a turn may take before it is stopped.'),
   /** Under the 30 s+ proxy and OpenWebUI read timeouts, so long tool calls never time out. */
   KEEPALIVE_MS: Milliseconds(15_000, 'Client silence after which a keepalive event is sent.'),
   LOG_LEVEL: Type.Union(
@@ -37,6 +39,7 @@ export type Config = {
   /** undefined = authentication disabled (only allowed for an explicit local dev run). */
   bridgeApiKey: string | undefined
   idleTimeoutMs: number
+  maxTurnMs: number
   keepaliveMs: number
   logLevel: Env['LOG_LEVEL']
 }
@@ -50,6 +53,7 @@ const HINTS: Record<string, string> = {
   LETTA_BASE_URL: 'an http(s) URL such as http://localhost:8283',
   BRIDGE_API_KEY: 'a random secret of at least 16 characters (e.g. `openssl rand -hex 24`)',
   LETTA_IDLE_TIMEOUT_MS: 'milliseconds between 100 and 3600000',
+  MAX_TURN_MS: 'milliseconds between 100 and 3600000',
   KEEPALIVE_MS: 'milliseconds between 100 and 3600000',
   LOG_LEVEL: 'one of debug, info, warn, error',
 }
@@ -89,6 +93,7 @@ export function loadConfig(
       : undefined,
     bridgeApiKey: env.BRIDGE_API_KEY,
     idleTimeoutMs: env.LETTA_IDLE_TIMEOUT_MS,
+    maxTurnMs: env.MAX_TURN_MS,
     keepaliveMs: env.KEEPALIVE_MS,
     logLevel: env.LOG_LEVEL,
   }

@@ -18,6 +18,7 @@ try {
     bridgeApiKey: config.bridgeApiKey,
     devNoAuth: devRun,
     idleTimeoutMs: config.idleTimeoutMs,
+    maxTurnMs: config.maxTurnMs,
     keepaliveMs: config.keepaliveMs,
     logger,
   })

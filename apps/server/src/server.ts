@@ -17,6 +17,7 @@ export type ServerOptions = {
   /** Allows a missing bridgeApiKey: authentication off, for a local dev run only. */
   devNoAuth?: boolean
   idleTimeoutMs?: number
+  maxTurnMs?: number
   keepaliveMs?: number
   logLevel?: Config['logLevel']
   logger?: Logger
@@ -65,6 +66,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     logger,
     bridgeApiKey: options.bridgeApiKey,
     idleTimeoutMs: options.idleTimeoutMs ?? 45_000,
+    maxTurnMs: options.maxTurnMs ?? 900_000,
     keepaliveMs: options.keepaliveMs ?? 15_000,
   })
   const host = options.host ?? (options.bridgeApiKey ? '0.0.0.0' : '127.0.0.1')

@@ -8,6 +8,7 @@ import {
   chatBody,
   LETTA_KEY,
   post,
+  startProxy,
   startStack,
   streamChat,
   summarize,
@@ -125,6 +126,47 @@ describe('one agent per user and template', () => {
     expect(target).toBeDefined()
     expect(target).not.toBe(victim)
     expect(stack.sim.agents.get(target as string)?.tags).toContain('owui-user:u-mallory')
+  })
+
+  it('never uses another user’s agent, even when Letta ignores the tag filter', async () => {
+    await streamChat(stack.server, chatBody({ user: { id: 'u-owner-alice' } }))
+    const alice = [...stack.sim.agents.values()].find((agent) =>
+      agent.tags.includes('owui-user:u-owner-alice'),
+    )
+    // A Letta (or a proxy in front of it) that drops the tags filter returns every agent.
+    const careless = startProxy(stack.sim.url, async (request, url) => {
+      if (request.method !== 'GET' || url.pathname.replace(/\/$/, '') !== '/v1/agents') return
+      url.searchParams.delete('tags')
+      return fetch(`${stack.sim.url}/v1/agents?${url.searchParams}`, { headers: request.headers })
+    })
+    const local = await startStack({ lettaBaseUrl: careless.url })
+    try {
+      stack.sim.requests.length = 0
+      await streamChat(local.server, chatBody({ user: { id: 'u-owner-bob' } }))
+      const [target] = messageTargets(stack)
+      expect(target).toBeDefined()
+      expect(target).not.toBe(alice?.id as string)
+      expect(stack.sim.agents.get(target as string)?.tags).toContain('owui-user:u-owner-bob')
+      expect(local.logs.some((line) => line.includes('do not belong to the user'))).toBe(true)
+    } finally {
+      await local.stop()
+      careless.stop()
+    }
+  })
+
+  it('skips an agent tagged for the user by mistake when its metadata names someone else', async () => {
+    const mistagged = stack.sim.createAgent({
+      name: 'tutor-u-mistagged',
+      tags: ['owui-user:u-mistagged', 'template:tutor'],
+      metadata: { owui_user_id: 'someone-else', template: 'tutor' },
+    })
+    stack.sim.requests.length = 0
+    await streamChat(stack.server, chatBody({ user: { id: 'u-mistagged' } }))
+    const [target] = messageTargets(stack)
+    expect(target).not.toBe(mistagged.id)
+    expect(stack.sim.agents.get(target as string)?.metadata).toMatchObject({
+      owui_user_id: 'u-mistagged',
+    })
   })
 
   it('refuses a second message while the agent is still answering', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { BridgeEvent } from '@letta-openwebui/events'
 import { ROUTES, readEvents } from '@letta-openwebui/events'
+import type { Step } from '@letta-openwebui/letta-sim'
 import {
   dropAfter,
   errorAfterOutput,
@@ -16,7 +17,33 @@ import {
 } from '@letta-openwebui/letta-sim'
 import { IdleWatchdog } from '../src/turn/idle-watchdog.ts'
 import type { Stack } from './utils.ts'
-import { chatBody, eventually, post, startStack, streamChat, summarize } from './utils.ts'
+import {
+  chatBody,
+  eventually,
+  eventuallyAsync,
+  post,
+  startProxy,
+  startStack,
+  streamChat,
+  summarize,
+} from './utils.ts'
+
+/** The start of an answer frame, cut before its end. */
+const CUT_FRAME =
+  'data: {"id":"message-00000000-0000-4000-8000-000000000000","message_type":"assistant_mess'
+
+/** The same steps without Letta's ending (stop_reason, usage, [DONE]): the body just ends. */
+function withoutEnding(steps: Step[]): Step[] {
+  return steps.filter(
+    (step) =>
+      !('done' in step) &&
+      !(
+        'frame' in step &&
+        (step.frame.message_type === 'stop_reason' ||
+          step.frame.message_type === 'usage_statistics')
+      ),
+  )
+}
 
 /** After every fault: nothing left running in the bridge or upstream. */
 async function expectNoLeaks(stack: Stack) {
@@ -39,6 +66,12 @@ describe('upstream faults', () => {
       code: 'agent_not_found',
       twice: true,
     },
+    {
+      name: 'HTTP 401 (the bridge’s Letta key is refused)',
+      scenario: () => httpError(401),
+      code: 'letta_auth_failed',
+    },
+    { name: 'HTTP 403', scenario: () => httpError(403), code: 'letta_auth_failed' },
     { name: 'HTTP 409 busy', scenario: () => httpError(409), code: 'letta_busy' },
     { name: 'HTTP 429', scenario: () => httpError(429), code: 'rate_limited' },
     { name: 'HTTP 500', scenario: () => httpError(500), code: 'letta_error' },
@@ -46,6 +79,25 @@ describe('upstream faults', () => {
     {
       name: 'a connection cut mid-answer',
       scenario: () => dropAfter(5),
+      code: 'stream_interrupted',
+    },
+    {
+      name: 'a stream that ends cleanly without a stop_reason',
+      scenario: () => withoutEnding(tokenStream({ tokens: 3 })),
+      code: 'stream_interrupted',
+    },
+    {
+      name: 'a last frame cut off mid-way, then the body ends',
+      scenario: () => [...withoutEnding(tokenStream({ tokens: 3 })), { raw: CUT_FRAME }],
+      code: 'stream_interrupted',
+    },
+    {
+      name: 'a connection reset in the middle of a frame',
+      scenario: () => [
+        ...withoutEnding(tokenStream({ tokens: 3 })),
+        { raw: CUT_FRAME },
+        { drop: true } as const,
+      ],
       code: 'stream_interrupted',
     },
     {
@@ -105,24 +157,105 @@ describe('upstream faults', () => {
   })
 
   it('recovers when Letta goes down mid-conversation and comes back', async () => {
-    const port = stack.sim.port
     const local = await startStack({ idleTimeoutMs: 400 })
+    const user = chatBody({ user: { id: 'fault-down' } })
+    let revived: Awaited<ReturnType<typeof startLettaSim>> | undefined
     try {
-      await streamChat(local.server, chatBody({ user: { id: 'fault-down' } }))
+      expect(summarize(await streamChat(local.server, user)).errors).toEqual([])
+      const port = local.sim.port
       await local.sim.stop()
-      const down = summarize(
-        await streamChat(local.server, chatBody({ user: { id: 'fault-down' } })),
-      )
+      const down = summarize(await streamChat(local.server, user))
       expect(down.errors).toEqual(['letta_unreachable'])
       expect(down.doneCount).toBe(1)
-      const health = (await (await fetch(`${local.server.url}${ROUTES.health}`)).json()) as {
-        status: string
-      }
-      expect(health.status).toBe('degraded')
+      const health = async () =>
+        ((await (await fetch(`${local.server.url}${ROUTES.health}`)).json()) as { status: string })
+          .status
+      expect(await health()).toBe('degraded')
+
+      // Letta comes back on the same address (empty: the agent is provisioned again).
+      revived = await startLettaSim({ port })
+      revived.enqueue(tokenStream({ tokens: 3, text: (i) => `back${i} ` }))
+      const back = summarize(await streamChat(local.server, user))
+      expect(back.errors).toEqual([])
+      expect(back.answer).toBe('back0 back1 back2 ')
+      // /health reuses Letta's status for 5 s.
+      expect(await eventuallyAsync(async () => (await health()) === 'ok', 10_000)).toBe(true)
     } finally {
       await local.server.stop()
+      await revived?.stop()
     }
-    expect(port).toBeGreaterThan(0)
+  }, 20_000)
+
+  it('passes on at most a few lines of a huge Letta error message', async () => {
+    stack.sim.enqueue(errorBeforeOutput({ message: 'The model said no. '.repeat(260_000) }))
+    const events = await streamChat(stack.server, chatBody({ user: { id: 'fault-huge-error' } }))
+    const error = events.find((event) => event.event === 'error')
+    expect(error?.event === 'error' && error.data.message.length).toBeLessThanOrEqual(300)
+    expect(error?.event === 'error' && error.data.message).toStartWith('The model said no.')
+    expect(summarize(events).doneCount).toBe(1)
+  })
+
+  it('names a web page from Letta’s address as a configuration problem, with the cause in the log', async () => {
+    const proxy = startProxy(stack.sim.url, (request, url) =>
+      request.method === 'POST' && url.pathname.endsWith('/messages')
+        ? new Response('<html><body>Welcome to nginx!</body></html>', {
+            headers: { 'content-type': 'text/html' },
+          })
+        : undefined,
+    )
+    const local = await startStack({ lettaBaseUrl: proxy.url })
+    try {
+      const events = await streamChat(local.server, chatBody({ user: { id: 'fault-html' } }))
+      const error = events.find((event) => event.event === 'error')
+      expect(error?.data).toMatchObject({ code: 'letta_misconfigured', retryable: false })
+      expect(error?.event === 'error' && error.data.message).toContain('LETTA_BASE_URL')
+      expect(summarize(events).doneCount).toBe(1)
+      expect(local.logs.some((line) => line.includes('text/html'))).toBe(true)
+    } finally {
+      await local.stop()
+      proxy.stop()
+    }
+  })
+
+  it('never follows a redirect: the message is not re-sent elsewhere', async () => {
+    const target = await startLettaSim()
+    const proxy = startProxy(stack.sim.url, (request, url) =>
+      request.method === 'POST' && url.pathname.endsWith('/messages')
+        ? new Response(null, { status: 307, headers: { location: `${target.url}${url.pathname}` } })
+        : undefined,
+    )
+    const local = await startStack({ lettaBaseUrl: proxy.url })
+    try {
+      const events = await streamChat(local.server, chatBody({ user: { id: 'fault-redirect' } }))
+      expect(summarize(events).errors).toEqual(['letta_misconfigured'])
+      expect(summarize(events).doneCount).toBe(1)
+      expect(target.requests).toHaveLength(0)
+      expect(local.logs.some((line) => line.includes(`redirect to ${target.url}`))).toBe(true)
+    } finally {
+      await local.stop()
+      proxy.stop()
+      await target.stop()
+    }
+  })
+
+  it('stops a turn that runs past its limit although Letta keeps pinging, and cancels that run', async () => {
+    const local = await startStack({ idleTimeoutMs: 400, maxTurnMs: 1_000 }, { pingIntervalMs: 50 })
+    try {
+      local.sim.enqueue(stallAfter(2))
+      const events = await streamChat(local.server, chatBody({ user: { id: 'fault-overdue' } }))
+      const seen = summarize(events)
+      expect(seen.errors).toEqual(['turn_timeout'])
+      expect(events.find((event) => event.event === 'error')?.data).toMatchObject({
+        message: expect.stringContaining('longer than 1 second'),
+      })
+      expect(seen.doneCount).toBe(1)
+      expect(await eventually(() => local.sim.cancels.length === 1)).toBe(true)
+      const [cancel] = local.sim.cancels
+      expect(cancel?.requested).toEqual([expect.stringMatching(/^run-/)])
+      await expectNoLeaks(local)
+    } finally {
+      await local.stop()
+    }
   })
 })
 
@@ -176,7 +309,10 @@ describe('client faults: disconnect at every stage', () => {
       stack.sim.enqueue(slowTurn())
       await hangUpWhen(`client-${stage}`, reached)
       expect(await eventually(() => stack.sim.cancels.length === 1, 1_000)).toBe(true)
-      expect(stack.sim.cancels[0]?.runIds[0]).toMatch(/^run-/)
+      // The cancel names the streaming run: a cancel naming none stops every run of the agent.
+      const [cancel] = stack.sim.cancels
+      expect(cancel?.requested).toEqual([expect.stringMatching(/^run-/)])
+      expect(cancel?.runIds).toEqual(cancel?.requested ?? [])
       await expectNoLeaks(stack)
     })
   }
@@ -192,8 +328,16 @@ describe('client faults: disconnect at every stage', () => {
       await post(local.server, ROUTES.chatStream, chatBody({ user: { id: 'client-early' } }), {
         signal: client.signal,
       }).catch(() => undefined)
-      await Bun.sleep(1_500)
-      expect(local.logs.some((line) => line.includes('"outcome":"client_closed"'))).toBe(true)
+      // The turn has ended (its log line is written last) and the agent lookup it left behind
+      // has finished creating the agent: after both, nothing can send the message any more.
+      expect(
+        await eventually(
+          () => local.logs.some((line) => line.includes('"outcome":"client_closed"')),
+          3_000,
+        ),
+      ).toBe(true)
+      expect(await eventually(() => slowLetta.agents.size === 1, 3_000)).toBe(true)
+      expect(await eventually(() => local.server.agents.size === 1, 3_000)).toBe(true)
       expect(slowLetta.cancels).toHaveLength(0)
       // The message never reached the agent after the user left.
       expect(slowLetta.requests.some((request) => request.path.endsWith('/messages'))).toBe(false)
@@ -202,6 +346,47 @@ describe('client faults: disconnect at every stage', () => {
     } finally {
       await local.stop()
       await slowLetta.stop()
+    }
+  })
+
+  it('stop before Letta’s first frame: the run is found once Letta registers it, and cancelled by id', async () => {
+    const slowStart = await startLettaSim({ runStartLatencyMs: 400 })
+    const local = await startStack({ lettaBaseUrl: slowStart.url })
+    try {
+      slowStart.enqueue(stallAfter(1))
+      const client = new AbortController()
+      const sending = post(
+        local.server,
+        ROUTES.chatStream,
+        chatBody({ user: { id: 'client-pre' } }),
+        {
+          signal: client.signal,
+        },
+      ).catch(() => undefined)
+      // The message has reached Letta, which has not registered its run yet.
+      expect(
+        await eventually(() => slowStart.requests.some((r) => r.path.endsWith('/messages')), 3_000),
+      ).toBe(true)
+      client.abort()
+      await sending
+      expect(await eventually(() => slowStart.cancels.length === 1, 5_000)).toBe(true)
+      const [cancel] = slowStart.cancels
+      expect(cancel?.requested).toEqual([expect.stringMatching(/^run-/)])
+      const run = (await (
+        await fetch(`${slowStart.url}/v1/runs/${cancel?.requested?.[0]}`)
+      ).json()) as {
+        status: string
+      }
+      expect(run.status).toBe('cancelled')
+      expect(
+        await eventually(() =>
+          local.logs.some((line) => line.includes('"message":"run cancelled"')),
+        ),
+      ).toBe(true)
+      expect(await eventually(() => local.server.service.activeTurns === 0)).toBe(true)
+    } finally {
+      await local.stop()
+      await slowStart.stop()
     }
   })
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { errorBeforeOutput } from '@letta-openwebui/letta-sim'
+import { errorBeforeOutput, stallAfter, tokenStream } from '@letta-openwebui/letta-sim'
 import type { Stack } from './utils.ts'
-import { BRIDGE_KEY, chatBody, LETTA_KEY, startStack, streamChat } from './utils.ts'
+import { BRIDGE_KEY, chatBody, eventually, LETTA_KEY, startStack, streamChat } from './utils.ts'
 
 const SECRET_TEXT = 'my-private-question-about-grades'
 
@@ -40,10 +40,21 @@ describe('request logs', () => {
     expect(chat).toMatchObject({ outcome: 'error', error: 'rate_limited' })
   })
 
-  it('never logs the API keys or the message text', () => {
-    const all = stack.logs.join('\n')
-    expect(all).not.toContain(BRIDGE_KEY)
-    expect(all).not.toContain(LETTA_KEY)
-    expect(all).not.toContain(SECRET_TEXT)
+  it('never logs the API keys or the message text, whatever the turn does', async () => {
+    const all: string[] = []
+    const turns = [tokenStream({ tokens: 3 }), errorBeforeOutput({}), stallAfter(1)]
+    for (const scenario of turns) {
+      stack.logs.length = 0
+      stack.sim.enqueue(scenario)
+      await streamChat(stack.server, chatBody({ user: { id: 'u-secret' }, message: SECRET_TEXT }))
+      // A stalled turn's cancel is logged after its stream ended, before its agent is free.
+      expect(await eventually(() => stack.server.service.activeTurns === 0, 3_000)).toBe(true)
+      all.push(...stack.logs)
+    }
+    expect(all.filter((line) => line.includes('"message":"chat"'))).toHaveLength(turns.length)
+    const text = all.join('\n')
+    expect(text).not.toContain(BRIDGE_KEY)
+    expect(text).not.toContain(LETTA_KEY)
+    expect(text).not.toContain(SECRET_TEXT)
   })
 })

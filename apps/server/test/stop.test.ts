@@ -33,9 +33,12 @@ describe('the stop button', () => {
     expect(await eventually(() => stack.sim.cancels.length > 0, 1_000)).toBe(true)
     const cancel = stack.sim.cancels[0]
     expect((cancel?.at ?? Infinity) - stoppedAt).toBeLessThan(1_000)
-    // The cancel names the run that was streaming.
-    const runId = stack.sim.requests.length > 0 ? cancel?.runIds[0] : undefined
-    expect(runId).toMatch(/^run-/)
+    // The cancel names the run that was streaming (a cancel naming none stops every run).
+    const chat = stack.logs
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.message === 'chat')
+    expect(chat?.runId).toMatch(/^run-/)
+    expect(cancel?.requested).toEqual([chat?.runId])
     expect(
       await eventually(() => stack.sim.streams.active === 0 && stack.sim.streams.aborted >= 1),
     ).toBe(true)

@@ -86,6 +86,40 @@ describe('streaming a turn', () => {
     expect(finished?.data).toMatchObject({ arguments: '{"query":"derivatives"}', output: 'none' })
   })
 
+  it('reports a tool that failed as failed', async () => {
+    stack.sim.enqueue(
+      reasoningToolAnswer({
+        reasoning: 'Let me search my notes.',
+        tool: {
+          name: 'archival_memory_search',
+          arguments: { query: 'limits' },
+          result: 'Error: archival memory is not available',
+          status: 'error',
+        },
+        answer: 'I could not search my notes, but here is what I know.',
+      }),
+    )
+    const events = await streamChat(stack.server)
+    expect(summarize(events).tools).toEqual([
+      'start archival_memory_search',
+      'finish archival_memory_search error',
+    ])
+    expect(summarize(events).errors).toEqual([])
+  })
+
+  it('starts a new paragraph for the answer that follows a tool call', async () => {
+    stack.sim.enqueue(
+      reasoningToolAnswer({
+        reasoning: 'I should check.',
+        preamble: 'Let me look that up.',
+        tool: { name: 'archival_memory_search', arguments: { query: 'x' }, result: '[]' },
+        answer: 'Nothing in my notes, so from scratch:',
+      }),
+    )
+    const seen = summarize(await streamChat(stack.server))
+    expect(seen.answer).toBe('Let me look that up.\n\nNothing in my notes, so from scratch:')
+  })
+
   it('turns hidden reasoning into a thinking indication', async () => {
     stack.sim.enqueue(hiddenReasoning({ answer: 'Done.' }))
     const events = await streamChat(stack.server)

@@ -125,6 +125,47 @@ export async function eventually(check: () => boolean, timeoutMs = 2_000): Promi
   return check()
 }
 
+/**
+ * A stand-in for what may sit between the bridge and Letta (a reverse proxy, a wrong address):
+ * answers with `intercept` where it returns a Response, else forwards to `target` unchanged.
+ */
+export function startProxy(
+  target: string,
+  intercept: (request: Request, url: URL) => Response | undefined | Promise<Response | undefined>,
+) {
+  const server = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(request) {
+      const url = new URL(request.url)
+      const answer = await intercept(request, url)
+      if (answer) return answer
+      const headers = new Headers(request.headers)
+      headers.delete('host')
+      return fetch(`${target}${url.pathname}${url.search}`, {
+        method: request.method,
+        headers,
+        body: request.method === 'GET' ? undefined : await request.arrayBuffer(),
+        redirect: 'manual',
+      })
+    },
+  })
+  return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop(true) }
+}
+
+/** `eventually` for a check that has to ask over the network. */
+export async function eventuallyAsync(
+  check: () => Promise<boolean>,
+  timeoutMs = 2_000,
+): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs
+  while (performance.now() < deadline) {
+    if (await check()) return true
+    await Bun.sleep(50)
+  }
+  return check()
+}
+
 /** A JSON response body, typed as the schema the route promises. */
 export async function json<T>(response: Response): Promise<T> {
   return (await response.json()) as T

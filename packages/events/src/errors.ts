@@ -30,6 +30,11 @@ export const ERRORS = {
     message: 'The Letta server cannot be reached right now. Please try again in a minute.',
     retryable: true,
   },
+  letta_misconfigured: {
+    message:
+      'The bridge server is not set up correctly for Letta: an admin should check its configuration and log.',
+    retryable: false,
+  },
   letta_auth_failed: {
     message: 'The bridge server could not log in to Letta: an admin should check LETTA_API_KEY.',
     retryable: false,
@@ -57,6 +62,11 @@ export const ERRORS = {
   },
   stream_stalled: {
     message: 'The agent stopped responding. Please try again.',
+    retryable: true,
+  },
+  turn_timeout: {
+    message:
+      'The agent took too long to answer and was stopped. Please try again, perhaps with a shorter question.',
     retryable: true,
   },
   approval_required: {

@@ -242,6 +242,8 @@ export type ReasoningToolAnswerOptions = {
     status?: 'success' | 'error'
   }
   answer: string
+  /** Text the agent says before it calls the tool, in the first LLM call (its own otid). */
+  preamble?: string
   tokenDelayMs?: number
 }
 
@@ -260,6 +262,7 @@ export function reasoningToolAnswer(options: ReasoningToolAnswerOptions): Step[]
     ...paced(
       [
         ...reasoningFrames(first, reasoning),
+        ...(options.preamble ? assistantFrames(first, tokens(options.preamble)) : []),
         ...toolCallFrames(first, { ...options.tool, id: callId }),
       ],
       delayMs,

@@ -1,3 +1,4 @@
+import type { AgentState } from '@letta-ai/letta-client/resources/agents/agents'
 import type { ChatUser } from '@letta-openwebui/events'
 import type { Logger } from '../log.ts'
 import type { TemplateCatalog } from '../templates.ts'
@@ -11,9 +12,32 @@ export function agentTags(userId: string, template: string): string[] {
 /** A marker tag for every agent this bridge creates, so an admin can list them. */
 export const BRIDGE_TAG = 'letta-openwebui'
 
+/** Metadata keys naming an agent's owner and template, checked together with the tags. */
+const OWNER_KEY = 'owui_user_id'
+const TEMPLATE_KEY = 'template'
+
+/** Agents looked at per lookup: a user has one per template, the rest would be foreign. */
+const LOOKUP_LIMIT = 20
+
+/** Whether an agent carries this user's and template's tags and metadata, all of them. */
+export function ownedBy(
+  agent: Pick<AgentState, 'tags' | 'metadata'>,
+  userId: string,
+  template: string,
+): boolean {
+  const tags = agent.tags ?? []
+  const metadata = agent.metadata ?? {}
+  return (
+    agentTags(userId, template).every((tag) => tags.includes(tag)) &&
+    metadata[OWNER_KEY] === userId &&
+    metadata[TEMPLATE_KEY] === template
+  )
+}
+
 /**
  * One Letta agent per (OpenWebUI user, template): found by tags, created from the template on
  * first use, cached. Lookups are single-flight per key, so two first messages create one agent.
+ * An agent is used, and cached, only once its tags and metadata show it is the user's own.
  */
 export class AgentDirectory {
   private readonly cache = new Map<string, string>()
@@ -53,9 +77,27 @@ export class AgentDirectory {
 
   private async findOrCreate(user: ChatUser, templateName: string): Promise<string> {
     const tags = agentTags(user.id, templateName)
-    const page = await this.letta.agents.list({ tags, match_all_tags: true, limit: 1 })
-    const found = page.getPaginatedItems()[0]
-    if (found) return found.id
+    const page = await this.letta.agents.list({
+      tags,
+      match_all_tags: true,
+      include: ['agent.tags'],
+      limit: LOOKUP_LIMIT,
+    })
+    const agents = page.getPaginatedItems()
+    const owned = agents.find((agent) => ownedBy(agent, user.id, templateName))
+    // A Letta that ignores the tag filter, or an agent tagged by mistake, must never let one
+    // person talk to another's agent: whatever does not carry this user's marks is skipped.
+    const foreign = agents.filter(
+      (agent) => agent !== owned && !ownedBy(agent, user.id, templateName),
+    )
+    if (foreign.length > 0) {
+      this.logger.warn('Letta returned agents that do not belong to the user; ignored', {
+        userId: user.id,
+        template: templateName,
+        ignored: foreign.length,
+      })
+    }
+    if (owned) return owned.id
 
     const template = this.templates.get(templateName)
     if (!template) throw new Error(`unknown template ${templateName}`)
@@ -70,8 +112,11 @@ export class AgentDirectory {
       ],
       tools: template.tools.length > 0 ? template.tools : undefined,
       tags: [...tags, BRIDGE_TAG],
-      metadata: { owui_user_id: user.id, template: templateName },
+      metadata: { [OWNER_KEY]: user.id, [TEMPLATE_KEY]: templateName },
     })
+    if (!ownedBy(agent, user.id, templateName)) {
+      throw new Error('Letta created an agent without the tags and metadata it was given')
+    }
     this.logger.info('agent created', {
       userId: user.id,
       template: templateName,

@@ -5,7 +5,9 @@ const REQUEST_TIMEOUT_MS = 30_000
 
 /**
  * The only way the bridge reaches Letta. `maxRetries: 0`: the SDK would otherwise re-POST a
- * message on 409/429/5xx and write it twice into the agent's permanent memory.
+ * message on 409/429/5xx and write it twice into the agent's permanent memory. Redirects are
+ * not followed: a redirect would re-send the student's message and ids to another address,
+ * so a 3xx is reported as a configuration error instead.
  */
 export function createLettaClient(letta: { baseUrl: string; apiKey?: string }): Letta {
   return new Letta({
@@ -14,6 +16,7 @@ export function createLettaClient(letta: { baseUrl: string; apiKey?: string }): 
     maxRetries: 0,
     timeout: REQUEST_TIMEOUT_MS,
     logLevel: 'off',
+    fetchOptions: { redirect: 'manual' },
   })
 }
 

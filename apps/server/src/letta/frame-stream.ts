@@ -3,6 +3,22 @@ import type { LettaStreamingResponse } from '@letta-ai/letta-client/resources/ag
 import type { SseFrame } from '@letta-openwebui/events'
 import { SseParser } from '@letta-openwebui/events'
 
+/**
+ * Letta answered a streaming request with something else (an HTML page from a proxy, a login
+ * page): the bridge is pointed at the wrong address.
+ */
+export class NotAnEventStream extends Error {
+  override name = 'NotAnEventStream'
+  constructor(readonly contentType: string) {
+    super(`Letta answered with ${contentType || 'no content type'} instead of an event stream`)
+  }
+}
+
+/** The body broke off: a network error while reading, or a last frame cut in the middle. */
+export class StreamInterrupted extends Error {
+  override name = 'StreamInterrupted'
+}
+
 /** What the frames of one network read amount to: messages, then perhaps the stream's end. */
 type Batch = { messages: LettaStreamingResponse[]; ended: boolean; error?: APIError }
 
@@ -18,7 +34,12 @@ type Batch = { messages: LettaStreamingResponse[]; ended: boolean; error?: APIEr
  * the largest item in the bridge's CPU profile. The shared SseParser is linear.
  */
 export async function* lettaFrames(response: Response): AsyncGenerator<LettaStreamingResponse[]> {
-  if (!response.body) throw new Error('Letta answered a streaming request without a body')
+  const contentType = response.headers.get('content-type') ?? ''
+  if (!contentType.startsWith('text/event-stream')) {
+    await response.body?.cancel()
+    throw new NotAnEventStream(contentType.split(';')[0] ?? '')
+  }
+  if (!response.body) throw new StreamInterrupted('Letta answered a stream without a body')
   const parser = new SseParser()
   const decoder = new TextDecoder()
   const batch = (frames: SseFrame[]): Batch => {
@@ -32,16 +53,42 @@ export async function* lettaFrames(response: Response): AsyncGenerator<LettaStre
     }
     return { messages, ended: false }
   }
-  for await (const chunk of response.body) {
+  for await (const chunk of readBody(response.body)) {
     const { messages, ended, error } = batch(parser.push(decoder.decode(chunk, { stream: true })))
     if (messages.length > 0) yield messages
     if (error) throw error
     if (ended) return
   }
-  // A last frame without its closing blank line still counts.
-  const { messages, error } = batch([...parser.push(decoder.decode()), ...parser.end()])
-  if (messages.length > 0) yield messages
-  if (error) throw error
+  // A last frame without its closing blank line still counts, unless it was cut mid-way.
+  let last: Batch
+  try {
+    last = batch([...parser.push(decoder.decode()), ...parser.end()])
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new StreamInterrupted('the last frame was cut off')
+    throw error
+  }
+  if (last.messages.length > 0) yield last.messages
+  if (last.error) throw last.error
+}
+
+/** The body's chunks; a read that fails (reset, socket closed) is an interruption, not a Letta error. */
+async function* readBody(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = body.getReader()
+  try {
+    for (;;) {
+      let read: Awaited<ReturnType<typeof reader.read>>
+      try {
+        read = await reader.read()
+      } catch (error) {
+        throw new StreamInterrupted(`reading Letta's stream failed: ${String(error)}`)
+      }
+      if (read.done) return
+      yield read.value
+    }
+  } finally {
+    // Stopping early (e.g. at [DONE]) must still close the connection to Letta.
+    reader.cancel().catch(() => {})
+  }
 }
 
 /** The APIError the SDK raises for `event: error`: no status, Letta's error frame as its body. */

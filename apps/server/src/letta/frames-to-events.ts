@@ -1,6 +1,7 @@
 import type { LettaStreamingResponse } from '@letta-ai/letta-client/resources/agents/messages'
 import type { BridgeEvent, StopReason } from '@letta-openwebui/events'
 import { errorBody, STOP_REASONS } from '@letta-openwebui/events'
+import { agentErrorBody } from './errors.ts'
 
 /** Tool arguments and outputs are summaries for a status line, not transcripts. */
 export const TOOL_TEXT_LIMIT = 500
@@ -105,7 +106,7 @@ export class FrameMapper {
           },
         ]
       case 'error_message':
-        return [{ event: 'error', data: errorBody('agent_error', frame.message || undefined) }]
+        return [{ event: 'error', data: agentErrorBody(frame.message) }]
       default:
         this.unknownTypes.push(String((frame as { message_type?: unknown }).message_type))
         return []

@@ -1,9 +1,9 @@
-import { APIError } from '@letta-ai/letta-client'
 import type { BridgeEvent, ChatRequest, ErrorBody, StopReason } from '@letta-openwebui/events'
 import { errorBody } from '@letta-openwebui/events'
 import type { AgentDirectory } from '../letta/agents.ts'
+import { RunCanceller } from '../letta/cancel.ts'
 import type { Letta } from '../letta/client.ts'
-import { isNotFound, lettaErrorBody } from '../letta/errors.ts'
+import { configurationCause, isNotFound, lettaErrorBody } from '../letta/errors.ts'
 import { lettaFrames } from '../letta/frame-stream.ts'
 import { FrameMapper } from '../letta/frames-to-events.ts'
 import type { Logger } from '../log.ts'
@@ -17,10 +17,15 @@ export type ChatDeps = {
   logger: Logger
   /** Upstream silence (not even a Letta ping) after which the stream counts as stalled. */
   idleTimeoutMs: number
+  /** Longest a turn may take in all, however busy Letta keeps it (pings reset the idle timer). */
+  maxTurnMs: number
 }
 
 /** Why a turn ended, for the request log. */
 type Outcome = 'ok' | 'error' | 'client_closed'
+
+/** Why the bridge itself ended a Letta stream early. */
+type Cutoff = 'stalled' | 'overdue'
 
 class TurnFailure extends Error {
   constructor(readonly body: ErrorBody) {
@@ -38,17 +43,31 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   })
 }
 
+/** "15 minutes", "90 seconds": the turn limit as the student reads it. */
+function duration(ms: number): string {
+  const minutes = ms / 60_000
+  const [count, unit] =
+    Number.isInteger(minutes) && minutes >= 1
+      ? [minutes, 'minute']
+      : [Math.round(ms / 1000), 'second']
+  return `${count} ${unit}${count === 1 ? '' : 's'}`
+}
+
 /**
  * One user message → one Letta run → bridge events. Every turn ends with exactly one `done`,
- * whatever Letta does; when the client leaves, the Letta run is cancelled, not just abandoned.
+ * whatever Letta does; when the client leaves, the stream stalls or the turn runs past its
+ * limit, the Letta run is cancelled, not just abandoned.
  */
 export class ChatService {
-  /** Agents with a run in progress: one message at a time per agent. */
+  /** Agents with a run in progress (or being cancelled): one message at a time per agent. */
   private readonly busy = new Set<string>()
+  private readonly canceller: RunCanceller
   /** Upstream Letta streams currently open; fault tests check none leak. */
   openUpstreams = 0
 
-  constructor(private readonly deps: ChatDeps) {}
+  constructor(private readonly deps: ChatDeps) {
+    this.canceller = new RunCanceller(deps.letta, deps.logger)
+  }
 
   get activeTurns(): number {
     return this.busy.size
@@ -62,12 +81,17 @@ export class ChatService {
     const log: Record<string, string | number | undefined> = { userId: request.user.id, template }
     let stopReason: StopReason = 'end_turn'
     let outcome: Outcome = 'ok'
+    const overdue = new AbortController()
+    const turnTimer = setTimeout(() => overdue.abort(), this.deps.maxTurnMs)
     try {
       for (let attempt = 1; ; attempt++) {
-        const agentId = await abortable(this.deps.agents.resolve(request.user, template), signal)
+        const agentId = await abortable(
+          this.deps.agents.resolve(request.user, template),
+          AbortSignal.any([signal, overdue.signal]),
+        )
         log.agentId = agentId
         try {
-          yield* this.runOnAgent(agentId, request.message, mapper, signal)
+          yield* this.runOnAgent(agentId, request.message, mapper, signal, overdue.signal)
           break
         } catch (error) {
           // The agent was deleted behind our back: nothing reached Letta, so provision a new one.
@@ -89,7 +113,12 @@ export class ChatService {
         outcome = 'client_closed'
         stopReason = 'cancelled'
       } else {
-        const body = error instanceof TurnFailure ? error.body : lettaErrorBody(error)
+        const body =
+          error instanceof TurnFailure
+            ? error.body
+            : overdue.signal.aborted
+              ? this.overdueBody()
+              : lettaErrorBody(error)
         outcome = 'error'
         stopReason =
           mapper.stopReason && mapper.stopReason !== 'end_turn' ? mapper.stopReason : 'error'
@@ -97,8 +126,16 @@ export class ChatService {
         if (body.code === 'internal_error') {
           this.deps.logger.error('turn failed', { ...log, cause: String(error) })
         }
+        if (body.code === 'letta_misconfigured') {
+          this.deps.logger.error('Letta is misconfigured', {
+            ...log,
+            cause: configurationCause(error),
+          })
+        }
         yield [{ event: 'error', data: body }]
       }
+    } finally {
+      clearTimeout(turnTimer)
     }
     if (signal.aborted && outcome === 'ok') {
       outcome = 'client_closed'
@@ -115,26 +152,43 @@ export class ChatService {
     yield [{ event: 'done', data: { stopReason } }]
   }
 
+  private overdueBody(): ErrorBody {
+    return errorBody(
+      'turn_timeout',
+      `The agent took longer than ${duration(this.deps.maxTurnMs)} to answer and was stopped. Please try again, perhaps with a shorter question.`,
+    )
+  }
+
   private async *runOnAgent(
     agentId: string,
     text: string,
     mapper: FrameMapper,
     signal: AbortSignal,
+    deadline: AbortSignal,
   ): AsyncGenerator<BridgeEvent[]> {
     if (this.busy.has(agentId)) throw new TurnFailure(errorBody('agent_busy'))
     this.busy.add(agentId)
     const upstream = new AbortController()
-    const stopUpstream = () => upstream.abort()
-    signal.addEventListener('abort', stopUpstream, { once: true })
-    let stalled = false
-    const watchdog = new IdleWatchdog(this.deps.idleTimeoutMs, () => {
-      stalled = true
+    let cutoff: Cutoff | undefined
+    const cut = (why?: Cutoff) => {
+      cutoff ??= why
       upstream.abort()
-    })
+    }
+    const onClientGone = () => cut()
+    const onOverdue = () => cut('overdue')
+    signal.addEventListener('abort', onClientGone, { once: true })
+    deadline.addEventListener('abort', onOverdue, { once: true })
+    const watchdog = new IdleWatchdog(this.deps.idleTimeoutMs, () => cut('stalled'))
+    const failure = (): TurnFailure | undefined =>
+      cutoff === 'stalled'
+        ? new TurnFailure(errorBody('stream_stalled'))
+        : cutoff === 'overdue'
+          ? new TurnFailure(this.overdueBody())
+          : undefined
     let sent = false
-    let opened = false
     let finished = false
     try {
+      if (deadline.aborted) throw new TurnFailure(this.overdueBody())
       sent = true
       const response = await this.deps.letta.agents.messages
         .create(
@@ -149,7 +203,6 @@ export class ChatService {
         )
         .asResponse()
       this.openUpstreams++
-      opened = true
       try {
         for await (const frames of lettaFrames(response)) {
           watchdog.touch()
@@ -159,44 +212,28 @@ export class ChatService {
       } finally {
         this.openUpstreams--
       }
-      if (stalled) throw new TurnFailure(errorBody('stream_stalled'))
+      const cutShort = failure()
+      if (cutShort) throw cutShort
       // Letta always sends a stop_reason before a normal end: without it the stream was cut.
       if (!signal.aborted && mapper.stopReason === undefined) {
         throw new TurnFailure(errorBody('stream_interrupted'))
       }
       finished = !signal.aborted
     } catch (error) {
-      if (stalled) throw new TurnFailure(errorBody('stream_stalled'))
-      // A body that breaks off mid-stream surfaces as a socket/fetch error, not an APIError.
-      if (
-        opened &&
-        !(error instanceof APIError) &&
-        !(error instanceof SyntaxError) &&
-        !signal.aborted
-      ) {
-        throw new TurnFailure(errorBody('stream_interrupted'))
-      }
-      throw error
+      throw failure() ?? error
     } finally {
       watchdog.stop()
-      signal.removeEventListener('abort', stopUpstream)
-      this.busy.delete(agentId)
-      // Closing the connection does not stop a Letta run: cancel it explicitly.
-      if (sent && !finished && (signal.aborted || stalled)) this.cancel(agentId, mapper.runId)
+      signal.removeEventListener('abort', onClientGone)
+      deadline.removeEventListener('abort', onOverdue)
+      // Closing the connection does not stop a Letta run: cancel it explicitly, and keep the
+      // agent busy until that is done, so the next message cannot be taken for this run.
+      if (sent && !finished && (signal.aborted || cutoff)) {
+        void this.canceller
+          .cancel({ agentId, runId: mapper.runId })
+          .finally(() => this.busy.delete(agentId))
+      } else {
+        this.busy.delete(agentId)
+      }
     }
-  }
-
-  private cancel(agentId: string, runId: string | undefined): void {
-    const body = runId ? { run_ids: [runId] } : {}
-    this.deps.letta.agents.messages
-      .cancel(agentId, body, { maxRetries: 0 })
-      .then(() => this.deps.logger.info('run cancelled', { agentId, runId }))
-      .catch((error: unknown) =>
-        this.deps.logger.warn('cancel failed', {
-          agentId,
-          runId,
-          error: lettaErrorBody(error).code,
-        }),
-      )
   }
 }

@@ -1,0 +1,88 @@
+import type { Logger } from '../log.ts'
+import type { Letta } from './client.ts'
+import { lettaErrorBody } from './errors.ts'
+
+/**
+ * A stop pressed before Letta's first frame leaves the bridge without a run id, and Letta may not
+ * have registered the run yet. Look for it this many times, this far apart (3 s in all), before
+ * concluding that the message never started a run.
+ */
+const FIND_ATTEMPTS = 10
+const FIND_INTERVAL_MS = 300
+
+/** What a cancel really did, checked against the run's status afterwards. */
+export type CancelOutcome = 'cancelled' | 'already_finished' | 'no_run' | 'failed'
+
+export type CancelTarget = {
+  agentId: string
+  /** Known once Letta's first frame (a ping) arrived. */
+  runId: string | undefined
+}
+
+/**
+ * Cancels one Letta run by id, never "every run of the agent" (a cancel naming no run does
+ * that), and logs what happened: Letta answers "cancelled" even for a run that had already
+ * finished, so the run's status is read back before the log says it was cancelled.
+ */
+export class RunCanceller {
+  constructor(
+    private readonly letta: Letta,
+    private readonly logger: Logger,
+    private readonly timing = { attempts: FIND_ATTEMPTS, intervalMs: FIND_INTERVAL_MS },
+  ) {}
+
+  async cancel(target: CancelTarget): Promise<CancelOutcome> {
+    const { agentId } = target
+    try {
+      const runId = target.runId ?? (await this.findActiveRun(agentId))
+      if (!runId) {
+        this.logger.info('no run to cancel: the message never started one', { agentId })
+        return 'no_run'
+      }
+      const answer = (await this.letta.agents.messages.cancel(
+        agentId,
+        { run_ids: [runId] },
+        { maxRetries: 0 },
+      )) as Record<string, unknown>
+      if (answer[runId] !== 'cancelled') {
+        this.logger.warn('cancel failed: Letta did not cancel the run', { agentId, runId })
+        return 'failed'
+      }
+      const run = await this.letta.runs.retrieve(runId, { maxRetries: 0 })
+      if (run.status === 'cancelled') {
+        this.logger.info('run cancelled', { agentId, runId })
+        return 'cancelled'
+      }
+      this.logger.info('run had already finished; nothing to cancel', {
+        agentId,
+        runId,
+        runStatus: run.status,
+      })
+      return 'already_finished'
+    } catch (error) {
+      this.logger.warn('cancel failed', {
+        agentId,
+        runId: target.runId,
+        error: lettaErrorBody(error).code,
+      })
+      return 'failed'
+    }
+  }
+
+  /**
+   * The agent's newest active run. The bridge runs one message at a time per agent, so an active
+   * run found while its turn is being cancelled is that turn's run.
+   */
+  private async findActiveRun(agentId: string): Promise<string | undefined> {
+    for (let attempt = 1; attempt <= this.timing.attempts; attempt++) {
+      const page = await this.letta.runs.list(
+        { agent_id: agentId, active: true, order: 'desc', limit: 1 },
+        { maxRetries: 0 },
+      )
+      const run = page.getPaginatedItems()[0]
+      if (run) return run.id
+      if (attempt < this.timing.attempts) await Bun.sleep(this.timing.intervalMs)
+    }
+    return undefined
+  }
+}
