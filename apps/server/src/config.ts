@@ -6,6 +6,11 @@ import { Value } from '@sinclair/typebox/value'
 /** Letta Cloud, used when only LETTA_API_KEY is given. */
 export const LETTA_CLOUD_URL = 'https://api.letta.com'
 
+/** Default stall timeout: see LETTA_IDLE_TIMEOUT_MS. */
+export const IDLE_TIMEOUT_DEFAULT_MS = 120_000
+/** Default turn limit: see MAX_TURN_MS. */
+export const MAX_TURN_DEFAULT_MS = 900_000
+
 const Milliseconds = (fallback: number, description: string) =>
   Type.Integer({ minimum: 100, maximum: 3_600_000, default: fallback, description })
 
@@ -18,10 +23,17 @@ export const Env = Type.Object({
   BRIDGE_API_KEY: Type.Optional(
     Type.String({ minLength: 16, description: 'The bearer token the pipe must send.' }),
   ),
-  /** Letta pings every 20 s while a run is alive, so this much silence means it stalled. */
-  LETTA_IDLE_TIMEOUT_MS: Milliseconds(45_000, 'Upstream silence that ends a stream.'),
+  /**
+   * Letta pings after every keepalive_interval of silence while a run is alive: 20 s in its
+   * settings, but 0.16.8 ships conf.yaml with 50 s (the Docker image reads it). Two missed 50 s
+   * pings and some margin mean it stalled; less would cancel a model that is quietly thinking.
+   */
+  LETTA_IDLE_TIMEOUT_MS: Milliseconds(
+    IDLE_TIMEOUT_DEFAULT_MS,
+    'Upstream silence that ends a stream.',
+  ),
   /** Pings reset the idle timer, so only this ends a run that never finishes. */
-  MAX_TURN_MS: Milliseconds(900_000, 'Longest a turn may take before it is stopped.'),
+  MAX_TURN_MS: Milliseconds(MAX_TURN_DEFAULT_MS, 'Longest a turn may take before it is stopped.'),
   /** Under the 30 s+ proxy and OpenWebUI read timeouts, so long tool calls never time out. */
   KEEPALIVE_MS: Milliseconds(15_000, 'Client silence after which a keepalive event is sent.'),
   LOG_LEVEL: Type.Union(

@@ -1,7 +1,7 @@
 import type { BridgeApp } from './app.ts'
 import { createApp } from './app.ts'
 import type { Config } from './config.ts'
-import { ConfigError } from './config.ts'
+import { ConfigError, IDLE_TIMEOUT_DEFAULT_MS, MAX_TURN_DEFAULT_MS } from './config.ts'
 import { createLettaClient } from './letta/client.ts'
 import type { Logger } from './log.ts'
 import { createLogger } from './log.ts'
@@ -65,8 +65,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     lettaTarget: target,
     logger,
     bridgeApiKey: options.bridgeApiKey,
-    idleTimeoutMs: options.idleTimeoutMs ?? 45_000,
-    maxTurnMs: options.maxTurnMs ?? 900_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_DEFAULT_MS,
+    maxTurnMs: options.maxTurnMs ?? MAX_TURN_DEFAULT_MS,
     keepaliveMs: options.keepaliveMs ?? 15_000,
   })
   const host = options.host ?? (options.bridgeApiKey ? '0.0.0.0' : '127.0.0.1')

@@ -14,6 +14,14 @@ describe('configuration from the environment', () => {
     })
   })
 
+  it('waits out two of Letta 0.16.8’s 50 s keepalive gaps before calling a quiet run stalled', () => {
+    const config = loadConfig({ BRIDGE_API_KEY: KEY })
+    expect(config.idleTimeoutMs).toBeGreaterThan(2 * 50_000)
+    // …and lets a turn run for many minutes before the turn limit stops it.
+    expect(config.maxTurnMs).toBeGreaterThanOrEqual(10 * 60_000)
+    expect(loadConfig({ BRIDGE_API_KEY: KEY, MAX_TURN_MS: '60000' }).maxTurnMs).toBe(60_000)
+  })
+
   it('points at Letta Cloud when only LETTA_API_KEY is set', () => {
     expect(loadConfig({ BRIDGE_API_KEY: KEY, LETTA_API_KEY: 'sk-let-1' }).letta).toEqual({
       baseUrl: LETTA_CLOUD_URL,

@@ -15,8 +15,11 @@ import { LETTA_ROUTES } from './server.ts'
 import type { CancelRecord, SimState } from './state.ts'
 import { createState, resetState } from './state.ts'
 
-/** Letta's default keepalive interval (settings.keepalive_interval). */
-const LETTA_PING_INTERVAL_MS = 20_000
+/**
+ * Letta 0.16.8's keepalive interval as shipped: settings.py says 20 s, but its conf.yaml (which
+ * the Docker image reads) sets keepalive_interval: 50, measured against the real server.
+ */
+const LETTA_PING_INTERVAL_MS = 50_000
 
 export type SimOptions = {
   /** 0 (default): any free port. The sim always listens on 127.0.0.1. */
