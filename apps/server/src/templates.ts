@@ -45,6 +45,10 @@ export class TemplateCatalog {
     return this.byName.get(name)
   }
 
+  templates(): AgentTemplate[] {
+    return [...this.byName.values()]
+  }
+
   list(): TemplateList {
     const templates: TemplateInfo[] = [...this.byName.values()].map(
       ({ name, title, description }) => ({

@@ -11,6 +11,8 @@ export type {
   UsageFrame,
 } from './frames.ts'
 export type { Query, RecordedRequest } from './http.ts'
+export type { ModelCatalog } from './models.ts'
+export { DEFAULT_MODELS } from './models.ts'
 export type { StreamStats } from './runs.ts'
 export type {
   ReasoningToolAnswerOptions,

@@ -9,6 +9,7 @@ import { buildConversation } from './conversations.ts'
 import { foldSteps } from './fold.ts'
 import type { Query, Route } from './http.ts'
 import { isLettaId, isSdkClient, json, queryList, queryValue } from './http.ts'
+import { embeddingModel, llmModel, unknownHandle } from './models.ts'
 import {
   agentNotFound,
   agentNotFoundPlain,
@@ -72,6 +73,8 @@ async function createAgent(call: LettaCall): Promise<Response> {
     return unprocessable('Input should be a valid dictionary or object to extract fields from')
   // Ids are Letta's to choose; only in-process seeding may fix one.
   const { id: _ignored, ...init } = body
+  const refused = unknownHandle(call.state.settings.models, init)
+  if (refused) return json({ detail: refused.detail }, refused.status)
   const agent = buildAgent(init as AgentInit)
   call.state.agents.set(agent.id, agent)
   return json(agent)
@@ -367,6 +370,10 @@ function retrieveRun(call: LettaCall, [runId = '']: string[]): Response {
   return run ? json(viewRun(run)) : json({ detail: `Run with id ${runId} not found` }, 404)
 }
 
+const listModels = (call: LettaCall): Response => json(call.state.settings.models.llm.map(llmModel))
+const listEmbeddingModels = (call: LettaCall): Response =>
+  json(call.state.settings.models.embedding.map(embeddingModel))
+
 const ID = '([^/]+)'
 
 /** The Letta V1 routes the bridge uses, at the paths the SDK calls (trailing slashes removed). */
@@ -400,5 +407,7 @@ export const LETTA_ROUTES: Route<LettaCall>[] = [
     handle: cancelConversationRuns,
   },
   { method: 'GET', pattern: /^\/v1\/runs$/, handle: listRuns },
+  { method: 'GET', pattern: /^\/v1\/models$/, handle: listModels },
+  { method: 'GET', pattern: /^\/v1\/models\/embedding$/, handle: listEmbeddingModels },
   { method: 'GET', pattern: new RegExp(`^/v1/runs/${ID}$`), handle: retrieveRun },
 ]

@@ -5,6 +5,8 @@ import type { ControlCall } from './control.ts'
 import { CONTROL_ROUTES } from './control.ts'
 import type { RecordedRequest, Route } from './http.ts'
 import { json, matchRoute, normalizePath, parseQuery, readBody } from './http.ts'
+import type { ModelCatalog } from './models.ts'
+import { DEFAULT_MODELS } from './models.ts'
 import { methodNotAllowed, routeNotFound } from './responses.ts'
 import type { StreamStats } from './runs.ts'
 import { FINISHED_RUNS_KEPT } from './runs.ts'
@@ -39,6 +41,8 @@ export type SimOptions = {
    * a client that hangs up meanwhile does not know the run id, yet the run still starts.
    */
   runStartLatencyMs?: number
+  /** The model and embedding handles this Letta offers (agent creation checks against them). */
+  models?: ModelCatalog
 }
 
 export type LettaSim = {
@@ -105,6 +109,7 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     requireSdkHeader: options.requireSdkHeader ?? true,
     agentLatencyMs: options.agentLatencyMs ?? 0,
     runStartLatencyMs: options.runStartLatencyMs ?? 0,
+    models: options.models ?? DEFAULT_MODELS,
     finishedRunsKept: options.finishedRunsKept ?? FINISHED_RUNS_KEPT,
   })
   const server = Bun.serve({

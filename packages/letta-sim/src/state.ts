@@ -1,6 +1,7 @@
 import type { Conversation } from '@letta-ai/letta-client/resources/conversations/conversations'
 import type { SimAgent } from './agents.ts'
 import type { RecordedRequest } from './http.ts'
+import type { ModelCatalog } from './models.ts'
 import { RunBook, StreamCounters } from './runs.ts'
 import type { Scenario } from './scenarios.ts'
 
@@ -23,6 +24,7 @@ export type SimSettings = {
   agentLatencyMs: number
   runStartLatencyMs: number
   finishedRunsKept: number
+  models: ModelCatalog
 }
 
 /** Scenarios waiting for a message: FIFO, optionally reserved for one agent. */

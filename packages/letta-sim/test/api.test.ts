@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
 import type Letta from '@letta-ai/letta-client'
 import {
+  BadRequestError,
   ConflictError,
   InternalServerError,
   NotFoundError,
@@ -119,6 +120,38 @@ describe('agents', () => {
       .create(agent.id, STREAM_BODY, { maxRetries: 0 })
       .catch((caught) => caught)
     expect(error).toBeInstanceOf(NotFoundError)
+  })
+})
+
+describe('models', () => {
+  it('lists the model and embedding handles it offers, and refuses an agent naming another', async () => {
+    const proxied = await startLettaSim({
+      models: { llm: ['openai-proxy/gpt-4o-mini'], embedding: ['letta/letta-free'] },
+    })
+    try {
+      const proxiedClient = sdk(proxied)
+      expect((await proxiedClient.models.list()).map((model) => model.handle)).toEqual([
+        'openai-proxy/gpt-4o-mini',
+      ])
+      expect((await proxiedClient.models.embeddings.list()).map((model) => model.handle)).toEqual([
+        'letta/letta-free',
+      ])
+      const wrongModel = await proxiedClient.agents
+        .create({ model: 'openai/gpt-4o-mini' })
+        .catch((caught) => caught)
+      expect(wrongModel).toBeInstanceOf(NotFoundError)
+      expect(wrongModel.error).toEqual({
+        detail: 'NOT_FOUND: Handle openai/gpt-4o-mini not found, must be one of []',
+      })
+      const wrongEmbedding = await proxiedClient.agents
+        .create({ model: 'openai-proxy/gpt-4o-mini', embedding: 'openai/text-embedding-3-small' })
+        .catch((caught) => caught)
+      expect(wrongEmbedding).toBeInstanceOf(BadRequestError)
+      const ok = await proxiedClient.agents.create({ model: 'openai-proxy/gpt-4o-mini' })
+      expect(ok.id).toMatch(/^agent-/)
+    } finally {
+      await proxied.stop()
+    }
   })
 })
 

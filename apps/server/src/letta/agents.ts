@@ -1,8 +1,10 @@
-import type { AgentState } from '@letta-ai/letta-client/resources/agents/agents'
+import { APIError } from '@letta-ai/letta-client'
+import type { AgentCreateParams, AgentState } from '@letta-ai/letta-client/resources/agents/agents'
 import type { ChatUser } from '@letta-openwebui/events'
 import type { Logger } from '../log.ts'
 import type { TemplateCatalog } from '../templates.ts'
 import type { Letta } from './client.ts'
+import { TemplateRejected } from './errors.ts'
 
 /** Tags that find a user's agent again after a restart (Letta identities are deprecated). */
 export function agentTags(userId: string, template: string): string[] {
@@ -15,6 +17,9 @@ export const BRIDGE_TAG = 'letta-openwebui'
 /** Metadata keys naming an agent's owner and template, checked together with the tags. */
 const OWNER_KEY = 'owui_user_id'
 const TEMPLATE_KEY = 'template'
+
+/** Letta's refusal, as much of it as a log line needs (it may list every handle it has). */
+const MAX_DETAIL_CHARS = 1_000
 
 /** Agents looked at per lookup: a user has one per template, the rest would be foreign. */
 const LOOKUP_LIMIT = 20
@@ -102,7 +107,7 @@ export class AgentDirectory {
     const template = this.templates.get(templateName)
     if (!template) throw new Error(`unknown template ${templateName}`)
     const human = user.name ? `${template.human}\nName: ${user.name}` : template.human
-    const agent = await this.letta.agents.create({
+    const agent = await this.create(templateName, {
       name: `${templateName}-${user.id}`.slice(0, 100),
       model: template.model,
       embedding: template.embedding,
@@ -123,5 +128,25 @@ export class AgentDirectory {
       agentId: agent.id,
     })
     return agent.id
+  }
+
+  /** Letta's 4xx (other than auth and rate limits) means the template does not fit this Letta. */
+  private async create(template: string, params: AgentCreateParams): Promise<AgentState> {
+    try {
+      return await this.letta.agents.create(params)
+    } catch (error) {
+      if (
+        error instanceof APIError &&
+        error.status !== undefined &&
+        error.status >= 400 &&
+        error.status < 500 &&
+        ![401, 403, 408, 429].includes(error.status)
+      ) {
+        const body = error.error as { detail?: unknown } | undefined
+        const detail = typeof body?.detail === 'string' ? body.detail : JSON.stringify(body ?? {})
+        throw new TemplateRejected(template, error.status, detail.slice(0, MAX_DETAIL_CHARS))
+      }
+      throw error
+    }
   }
 }

@@ -6,6 +6,24 @@ import { NotAnEventStream, StreamInterrupted } from './frame-stream.ts'
 /** Letta's `event: error` payload (LETTA_WIRE.md); `message` is written for users, `detail` is not. */
 type LettaErrorPayload = { error_type?: string; message?: string }
 
+/**
+ * Letta refused to create an agent from a template (a model or embedding handle it does not
+ * offer, a tool it does not know): nothing the student can fix, so it is reported as the
+ * bridge's configuration problem, with Letta's detail for the log only.
+ */
+export class TemplateRejected extends Error {
+  override name = 'TemplateRejected'
+  constructor(
+    readonly template: string,
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(
+      `Letta refused to create an agent from template "${template}" (HTTP ${status}): ${detail}`,
+    )
+  }
+}
+
 /** Longest sentence of Letta's passed on to the chat: a user-facing message is one or two lines. */
 export const MAX_LETTA_MESSAGE_CHARS = 300
 
@@ -37,6 +55,12 @@ export function agentErrorBody(message: unknown): ErrorBody {
 export function lettaErrorBody(error: unknown): ErrorBody {
   if (error instanceof APIConnectionError) return errorBody('letta_unreachable')
   if (error instanceof StreamInterrupted) return errorBody('stream_interrupted')
+  if (error instanceof TemplateRejected) {
+    return errorBody(
+      'letta_misconfigured',
+      `Letta refused to create your agent from the "${error.template}" template: an admin should check the template's model and embedding (the bridge's log says why).`,
+    )
+  }
   if (error instanceof NotAnEventStream) {
     return errorBody(
       'letta_misconfigured',
@@ -73,7 +97,7 @@ export function lettaErrorBody(error: unknown): ErrorBody {
 
 /** What an operator needs to fix a configuration error, for the log (never for the chat). */
 export function configurationCause(error: unknown): string {
-  if (error instanceof NotAnEventStream) return error.message
+  if (error instanceof NotAnEventStream || error instanceof TemplateRejected) return error.message
   if (error instanceof APIError && error.status !== undefined) {
     const location = error.headers?.get('location')
     return `Letta answered HTTP ${error.status}${location ? ` (redirect to ${location})` : ''}`
