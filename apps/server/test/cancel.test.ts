@@ -42,7 +42,7 @@ describe('cancelling a run', () => {
   it('cancels a running run by its id and says so', async () => {
     const agentId = sim.createAgent().id
     const runId = await startRun(sim, agentId, false)
-    expect(await canceller.cancel({ agentId, runId })).toBe('cancelled')
+    expect(await canceller.cancel({ agentId, runId, sentAt: new Date() })).toBe('cancelled')
     expect(sim.cancels.at(-1)?.requested).toEqual([runId])
     expect(logs.at(-1)).toContain('"message":"run cancelled"')
   })
@@ -50,22 +50,32 @@ describe('cancelling a run', () => {
   it('does not claim to have cancelled a run that had already finished', async () => {
     const agentId = sim.createAgent().id
     const runId = await startRun(sim, agentId, true)
-    expect(await canceller.cancel({ agentId, runId })).toBe('already_finished')
+    expect(await canceller.cancel({ agentId, runId, sentAt: new Date() })).toBe('already_finished')
     expect(logs.at(-1)).toContain('run had already finished')
     expect(logs.at(-1)).toContain('"runStatus":"completed"')
   })
 
   it('finds the active run when the id never arrived, and names it', async () => {
     const agentId = sim.createAgent().id
+    const sentAt = new Date()
     const runId = await startRun(sim, agentId, false)
-    expect(await canceller.cancel({ agentId, runId: undefined })).toBe('cancelled')
+    expect(await canceller.cancel({ agentId, runId: undefined, sentAt })).toBe('cancelled')
     expect(sim.cancels.at(-1)?.requested).toEqual([runId])
+  })
+
+  it('leaves alone an older run that is still listed as active (an orphan, or not ours)', async () => {
+    const agentId = sim.createAgent().id
+    const orphan = await startRun(sim, agentId, false)
+    const sentAt = new Date(Date.now() + 60_000)
+    expect(await canceller.cancel({ agentId, runId: undefined, sentAt })).toBe('no_run')
+    const run = (await (await fetch(`${sim.url}/v1/runs/${orphan}`)).json()) as { status: string }
+    expect(run.status).toBe('running')
   })
 
   it('gives up after a bounded search when the message never started a run', async () => {
     const agentId = sim.createAgent().id
     const before = sim.cancels.length
-    expect(await canceller.cancel({ agentId, runId: undefined })).toBe('no_run')
+    expect(await canceller.cancel({ agentId, runId: undefined, sentAt: new Date() })).toBe('no_run')
     expect(sim.cancels.length).toBe(before)
     expect(
       sim.requests.filter(

@@ -9,6 +9,15 @@ import { lettaErrorBody } from './errors.ts'
  */
 const FIND_ATTEMPTS = 10
 const FIND_INTERVAL_MS = 300
+/**
+ * A run Letta lists as active but created before the message was sent is not this turn's: it is
+ * another client's, or an orphan that a Letta crash left `running`. Letta's clock may run a
+ * little behind the bridge's, hence the allowance.
+ */
+const CLOCK_SKEW_ALLOWANCE_MS = 30_000
+
+/** Active runs looked at per search: orphans may sit beside the one being looked for. */
+const RUNS_LOOKED_AT = 10
 
 /** What a cancel really did, checked against the run's status afterwards. */
 export type CancelOutcome = 'cancelled' | 'already_finished' | 'no_run' | 'failed'
@@ -17,6 +26,8 @@ export type CancelTarget = {
   agentId: string
   /** Known once Letta's first frame (a ping) arrived. */
   runId: string | undefined
+  /** When the message was sent: the run to look for was created after it. */
+  sentAt: Date
 }
 
 /**
@@ -34,7 +45,7 @@ export class RunCanceller {
   async cancel(target: CancelTarget): Promise<CancelOutcome> {
     const { agentId } = target
     try {
-      const runId = target.runId ?? (await this.findActiveRun(agentId))
+      const runId = target.runId ?? (await this.findActiveRun(agentId, target.sentAt))
       if (!runId) {
         this.logger.info('no run to cancel: the message never started one', { agentId })
         return 'no_run'
@@ -70,16 +81,19 @@ export class RunCanceller {
   }
 
   /**
-   * The agent's newest active run. The bridge runs one message at a time per agent, so an active
-   * run found while its turn is being cancelled is that turn's run.
+   * The agent's newest active run created since the message was sent. The bridge runs one
+   * message at a time per agent, so that is the turn being cancelled.
    */
-  private async findActiveRun(agentId: string): Promise<string | undefined> {
+  private async findActiveRun(agentId: string, sentAt: Date): Promise<string | undefined> {
+    const since = sentAt.getTime() - CLOCK_SKEW_ALLOWANCE_MS
     for (let attempt = 1; attempt <= this.timing.attempts; attempt++) {
       const page = await this.letta.runs.list(
-        { agent_id: agentId, active: true, order: 'desc', limit: 1 },
+        { agent_id: agentId, active: true, order: 'desc', limit: RUNS_LOOKED_AT },
         { maxRetries: 0 },
       )
-      const run = page.getPaginatedItems()[0]
+      const run = page
+        .getPaginatedItems()
+        .find((candidate) => Date.parse(candidate.created_at ?? '') >= since)
       if (run) return run.id
       if (attempt < this.timing.attempts) await Bun.sleep(this.timing.intervalMs)
     }

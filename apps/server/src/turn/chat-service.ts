@@ -185,11 +185,11 @@ export class ChatService {
         : cutoff === 'overdue'
           ? new TurnFailure(this.overdueBody())
           : undefined
-    let sent = false
+    let sentAt: Date | undefined
     let finished = false
     try {
       if (deadline.aborted) throw new TurnFailure(this.overdueBody())
-      sent = true
+      sentAt = new Date()
       const response = await this.deps.letta.agents.messages
         .create(
           agentId,
@@ -227,9 +227,9 @@ export class ChatService {
       deadline.removeEventListener('abort', onOverdue)
       // Closing the connection does not stop a Letta run: cancel it explicitly, and keep the
       // agent busy until that is done, so the next message cannot be taken for this run.
-      if (sent && !finished && (signal.aborted || cutoff)) {
+      if (sentAt && !finished && (signal.aborted || cutoff)) {
         void this.canceller
-          .cancel({ agentId, runId: mapper.runId })
+          .cancel({ agentId, runId: mapper.runId, sentAt })
           .finally(() => this.busy.delete(agentId))
       } else {
         this.busy.delete(agentId)
