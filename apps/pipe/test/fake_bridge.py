@@ -1,5 +1,6 @@
 """Tiny local HTTP servers for what the real bridge never does: redirect, or end a stream early."""
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -29,12 +30,20 @@ async def serve(handler: Handler):
         await runner.cleanup()
 
 
-async def stream_then_end(request: web.Request, frames: list[bytes], *, abort: bool) -> web.StreamResponse:
-    """A 200 event stream that sends `frames` and then ends without `done`: cleanly, or by a reset."""
+async def stream_then_end(
+    request: web.Request, frames: list[bytes], *, abort: asyncio.Event | None = None
+) -> web.StreamResponse:
+    """A 200 event stream that sends `frames` and ends without `done`: cleanly, or mid-body.
+
+    With `abort`, the socket is closed without the chunked body's last chunk once the event is
+    set (the client has shown the frames: aiohttp drops data that arrives with the close), as
+    a crashing server or a proxy timing out does.
+    """
     response = web.StreamResponse(headers={"content-type": "text/event-stream"})
     await response.prepare(request)
     for chunk in frames:
         await response.write(chunk)
-    if abort and request.transport is not None:
-        request.transport.abort()
+    if abort is not None and request.transport is not None:
+        await asyncio.wait_for(abort.wait(), 10)
+        request.transport.close()
     return response

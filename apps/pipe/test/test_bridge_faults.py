@@ -49,12 +49,19 @@ def test_the_model_list_does_not_follow_a_redirect_either(pipe):
     assert len(listed) == 1 and "redirect" in listed[0]["name"], listed
 
 
-async def early_end(pipe, frames: list[bytes], *, abort: bool, **options):
+async def early_end(pipe, frames: list[bytes], *, abort: bool):
+    """The pipe against a bridge that ends after `frames`: cleanly, or by cutting the socket."""
+    shown = asyncio.Event() if abort else None
+
     async def bridge(request: web.Request) -> web.StreamResponse:
-        return await stream_then_end(request, frames, abort=abort)
+        return await stream_then_end(request, frames, abort=shown)
+
+    def observe(seen) -> None:
+        if shown is not None and (seen.content or seen.statuses):
+            shown.set()
 
     async with serve(bridge) as url:
-        return await chat(pipe, "Hi", valves={"SERVER_URL": url, "API_KEY": "k"}, **options)
+        return await chat(pipe, "Hi", valves={"SERVER_URL": url, "API_KEY": "k"}, observe=observe)
 
 
 @pytest.mark.parametrize("abort", [False, True], ids=["closed", "reset"])

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from harness.openwebui import chat, models
 
+# A turn without a bound would keep the test waiting forever: fail instead.
+NEVER = 120
 TURN_TOO_LONG = "The agent took longer than {seconds} seconds, so the answer was stopped here. Please try again."
 
 
@@ -213,7 +215,7 @@ def test_a_turn_that_only_keeps_alive_ends_after_max_turn_seconds(stack, pipe):
     cancels = len(stack.state()["cancels"])
     stack.enqueue(stack.scenarios["stall"])
     valves = {**stack.valves, "SERVER_URL": stack.patient_server_url, "MAX_TURN_SECONDS": 2}
-    seen = asyncio.run(chat(pipe, "Hi", valves=valves, user={"id": "stall-1"}))
+    seen = asyncio.run(asyncio.wait_for(chat(pipe, "Hi", valves=valves, user={"id": "stall-1"}), NEVER))
     assert seen.answer.startswith("part0 part1 part2")
     assert seen.answer.splitlines()[-1] == TURN_TOO_LONG.format(seconds=2)
     assert seen.last_status_done
@@ -224,6 +226,6 @@ def test_a_non_streamed_turn_is_bounded_too(stack, pipe):
     cancels = len(stack.state()["cancels"])
     stack.enqueue(stack.scenarios["stall"])
     valves = {**stack.valves, "SERVER_URL": stack.patient_server_url, "MAX_TURN_SECONDS": 2}
-    seen = asyncio.run(chat(pipe, "Hi", valves=valves, stream=False, ui=False, user={"id": "stall-2"}))
+    seen = asyncio.run(asyncio.wait_for(chat(pipe, "Hi", valves=valves, stream=False, ui=False, user={"id": "stall-2"}), NEVER))
     assert seen.returned == TURN_TOO_LONG.format(seconds=2)
     assert stack.wait_for_cancels(cancels + 1) == cancels + 1, "the Letta run was not cancelled"

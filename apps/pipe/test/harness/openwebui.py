@@ -14,6 +14,7 @@ import json
 import re
 import types
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 FRONTMATTER_LINE = re.compile(r"^\s*([a-z_]+):\s*(.*)\s*$", re.IGNORECASE)
@@ -246,6 +247,7 @@ async def chat(
     chat_id: str = "chat-1",
     ui: bool = True,
     stop_after_chunks: int | None = None,
+    observe: Callable[[Seen], None] | None = None,
 ) -> Seen:
     """One request as OpenWebUI sends it; `stop_after_chunks` presses the stop button.
 
@@ -253,6 +255,7 @@ async def chat(
     event emitter. `task` is a background task (title, tags…), which OpenWebUI sends without
     streaming. Closing the browser tab does not stop a streamed answer in OpenWebUI (it runs
     on as a server task and is saved), so only the stop button is modelled: `aclose()`.
+    `observe(seen)` runs after each chunk and status: a test's fake server can wait for it.
     """
     seen = Seen()
     pipe.valves = pipe.Valves(**valves)
@@ -263,6 +266,8 @@ async def chat(
     async def emitter(event: dict) -> None:
         if event.get("type") == "status":
             seen.statuses.append(event["data"])
+            if observe:
+                observe(seen)
 
     async def event_call(event: dict) -> None:
         raise ContractViolation(f"the pipe asked the browser a question: {event!r}")
@@ -297,6 +302,8 @@ async def chat(
     try:
         async for item in result:
             _consume(seen, item)
+            if observe:
+                observe(seen)
             if stop_after_chunks is not None and seen.chunks >= stop_after_chunks:
                 await result.aclose()
                 stopped = True
