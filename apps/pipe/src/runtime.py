@@ -166,6 +166,12 @@ class ContentTagGuard:
         self.held = text[cut:]
         return _TAG_OPENINGS.sub(lambda match: _break_tag(match.group(0)), text[:cut])
 
+    @classmethod
+    def whole(cls, text: str) -> str:
+        """A complete text (a non-streamed answer), made safe."""
+        guard = cls()
+        return guard.push(text) + guard.flush()
+
     def flush(self) -> str:
         """The held-back end of the answer; a complete tag stem is broken as if a `>` followed."""
         held, self.held = self.held, ""
@@ -431,7 +437,7 @@ class StreamedTurn:
 
     def _sentence(self, message: str) -> list[dict]:
         """A readable sentence after whatever the answer showed so far, as its own paragraph."""
-        text = self.tags.flush() + ("\n\n" if self.answered else "") + message
+        text = self.tags.push(("\n\n" if self.answered else "") + message) + self.tags.flush()
         self.answered = True
         return [self.chunks.content(text)]
 
@@ -594,8 +600,8 @@ class Pipe:
         answer = answer if isinstance(answer, str) else ""
         error = payload.get(FIELD_ERROR)
         if isinstance(error, dict) and isinstance(error.get(FIELD_MESSAGE), str):
-            return f"{answer}\n\n{error[FIELD_MESSAGE]}".strip()
-        return answer
+            answer = f"{answer}\n\n{error[FIELD_MESSAGE]}".strip()
+        return ContentTagGuard.whole(answer)
 
     async def _refusal(self, response: aiohttp.ClientResponse) -> str:
         """The sentence for a bridge answer other than 200; redirects are never followed."""

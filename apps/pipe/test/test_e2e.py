@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from harness.openwebui import chat, models
+from harness.openwebui import chat, models, split_tagged_content
 
 # A turn without a bound would keep the test waiting forever: fail instead.
 NEVER = 120
@@ -192,14 +192,26 @@ def test_a_second_answer_message_after_a_tool_starts_a_new_paragraph(stack, pipe
     assert seen.answer == "Let me check that.\n\nIt is raining."
 
 
+WRITTEN_TAGS = (
+    "Models write <think>plans</think> or <|begin_of_solution|>x<|end_of_solution|>"
+    " and <code_interpreter>y</code_interpreter>."
+)
+
+
 def test_answer_text_cannot_open_a_thinking_or_code_block(stack, pipe):
     stack.enqueue(stack.scenarios["fakeTags"])
     seen = asyncio.run(chat(pipe, "Which tags exist?", valves=stack.valves, user={"id": "tags-1"}))
-    written = "Models write <think>plans</think> or <|begin_of_solution|>x<|end_of_solution|> and <code_interpreter>y</code_interpreter>."
     assert seen.thinking == ""
     assert seen.code_blocks == []
     # The tags stay readable text; only an invisible zero-width space keeps OpenWebUI from parsing them.
-    assert seen.answer.replace("\u200b", "") == written
+    assert seen.answer.replace("\u200b", "") == WRITTEN_TAGS
+
+
+def test_a_non_streamed_answer_cannot_open_blocks_either(stack, pipe):
+    stack.enqueue(stack.scenarios["fakeTags"])
+    seen = asyncio.run(chat(pipe, "Which tags exist?", valves=stack.valves, stream=False, user={"id": "tags-2"}))
+    assert split_tagged_content(seen.returned)[1:] == ([], [])
+    assert seen.returned.replace("\u200b", "") == WRITTEN_TAGS
 
 
 def test_an_api_call_gets_full_openai_chunks_and_no_status_events(stack, pipe):
