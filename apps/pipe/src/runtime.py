@@ -67,7 +67,7 @@ CONTENT_TAGS = (
     "</Thought>",
     "<|begin_of_thought|>",
     "<|end_of_thought|>",
-    "\u25c1think\u25b7",
+    "\u25c1think\u25b7",  # ◁think▷
     "\u25c1/think\u25b7",
     "<|begin_of_solution|>",
     "<|end_of_solution|>",
