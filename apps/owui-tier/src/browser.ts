@@ -139,6 +139,7 @@ export class BrowserSession {
   }
 
   close() {
+    this.listeners.clear()
     this.socket.disconnect()
   }
 }

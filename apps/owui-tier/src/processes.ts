@@ -32,8 +32,8 @@ export function signalGroup(pid: number, signal: NodeJS.Signals) {
 /** SIGTERM, then SIGKILL if the group is still there after `graceMs`. */
 export async function stopGroup(process: GroupProcess, graceMs = 5_000) {
   signalGroup(process.pid, 'SIGTERM')
-  const stopped = await Promise.race([process.exited.then(() => true), Bun.sleep(graceMs)])
-  if (!stopped) signalGroup(process.pid, 'SIGKILL')
+  await Promise.race([process.exited, Bun.sleep(graceMs)])
+  // Whatever is left of the group (a stuck server, its workers) goes now.
   signalGroup(process.pid, 'SIGKILL')
 }
 
