@@ -99,9 +99,13 @@ export async function checkModels(
     .filter((id) => !names.has(id))
   if (missing.length > 0) {
     const ours = listed.filter((model) => model.id.startsWith(`${plan.functionId}.`))
-    const said = ours.length > 0 ? `; the pipe lists: ${ours.map((m) => m.name).join(', ')}` : ''
+    if (ours.length === 0) {
+      throw new PublishError(
+        `OpenWebUI lists no model of function "${plan.functionId}": check that it is enabled under Admin Panel → Functions.`,
+      )
+    }
     throw new PublishError(
-      `OpenWebUI lists no model ${missing.join(', ')}${said}. Check that SERVER_URL (${plan.valves.SERVER_URL}) is the bridge as OpenWebUI reaches it (--server-url).`,
+      `OpenWebUI lists no model ${missing.join(', ')}; the pipe lists: ${ours.map((m) => m.name).join(', ')}. Check that SERVER_URL (${plan.valves.SERVER_URL}) is the bridge as OpenWebUI reaches it (--server-url).`,
     )
   }
   return names
