@@ -13,8 +13,8 @@ export type BrowserTurn = {
   chatId: string
   messageId: string
   taskIds: string[]
-  /** Every socket event for this chat, in arrival order. */
-  events: ChatEvent[]
+  /** Every socket event for this chat so far, in arrival order. */
+  readonly events: ChatEvent[]
 }
 
 export type SendOptions = {
@@ -29,6 +29,7 @@ export type SendOptions = {
  * joined to the user's room, that sends chats as the frontend does and records their events.
  */
 export class BrowserSession {
+  private readonly received: ChatEvent[] = []
   private readonly listeners = new Set<(event: ChatEvent) => void>()
 
   private constructor(
@@ -37,6 +38,7 @@ export class BrowserSession {
     private readonly socket: Socket,
   ) {
     socket.on('events', (event: ChatEvent) => {
+      this.received.push(event)
       for (const listener of this.listeners) listener(event)
     })
   }
@@ -52,23 +54,16 @@ export class BrowserSession {
       socket.once('connect', resolve)
       socket.once('connect_error', reject)
     })
+    // The ack means the session is in the user's room: no event of the next chat can be missed.
     const joined = await socket.timeout(30_000).emitWithAck('user-join', { auth: { token } })
     if (!joined?.id) throw new Error('OpenWebUI did not accept user-join')
     return new BrowserSession(api, token, socket)
   }
 
-  /** Sends a new chat's first message; `turn.events` fills as OpenWebUI streams. */
+  /** Sends a new chat's first message, as the frontend does; OpenWebUI answers over the socket. */
   async send(options: SendOptions): Promise<BrowserTurn> {
     const messageId = crypto.randomUUID()
     const userMessageId = crypto.randomUUID()
-    const events: ChatEvent[] = []
-    const turn: BrowserTurn = { chatId: '', messageId, taskIds: [], events }
-    const buffered: ChatEvent[] = []
-    const listener = (event: ChatEvent) => {
-      if (!turn.chatId) buffered.push(event)
-      else if (event.chat_id === turn.chatId) events.push(event)
-    }
-    this.listeners.add(listener)
     const answer = await this.api.request<{ task_ids?: string[]; chat_id: string }>(
       'POST',
       '/api/chat/completions',
@@ -97,10 +92,16 @@ export class BrowserSession {
         },
       },
     )
-    turn.chatId = answer.chat_id
-    turn.taskIds = answer.task_ids ?? []
-    events.push(...buffered.filter((event) => event.chat_id === turn.chatId))
-    return turn
+    const received = this.received
+    const chatId = answer.chat_id
+    return {
+      chatId,
+      messageId,
+      taskIds: answer.task_ids ?? [],
+      get events() {
+        return received.filter((event) => event.chat_id === chatId)
+      },
+    }
   }
 
   /** Resolves with the first event of this turn that matches, or fails after `timeoutMs`. */
