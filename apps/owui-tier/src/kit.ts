@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { GroupProcess } from './processes.ts'
@@ -17,6 +17,15 @@ const START_TIMEOUT_MS = 120_000
 export const OPENWEBUI_URL_ENV = 'OWUI_TIER_OPENWEBUI_URL'
 
 export const kitPresent = () => existsSync(join(KIT_DIR, 'setup.sh'))
+
+/** setup.sh marks a finished install; an install newer than every kit file is still current. */
+export function installIsCurrent(): boolean {
+  const marker = join(INSTALL_DIR, '.setup-done')
+  if (!existsSync(marker)) return false
+  const installed = statSync(marker).mtimeMs
+  const kitFiles = readdirSync(KIT_DIR, { recursive: true, encoding: 'utf8' })
+  return kitFiles.every((file) => statSync(join(KIT_DIR, file)).mtimeMs <= installed)
+}
 
 export type RunningOpenWebUI = { url: string; process: GroupProcess; stop(): Promise<void> }
 

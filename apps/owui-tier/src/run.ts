@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { RunningOpenWebUI } from './kit.ts'
-import { INSTALL_DIR, KIT_DIR, kitPresent, OPENWEBUI_URL_ENV, startOpenWebUI } from './kit.ts'
+import {
+  INSTALL_DIR,
+  installIsCurrent,
+  KIT_DIR,
+  kitPresent,
+  OPENWEBUI_URL_ENV,
+  startOpenWebUI,
+} from './kit.ts'
 import { freePort, signalGroup } from './processes.ts'
 
 /**
@@ -18,15 +25,21 @@ if (!kitPresent()) {
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`
 
 let at = performance.now()
-const setup = Bun.spawn([join(KIT_DIR, 'setup.sh'), INSTALL_DIR], {
-  stdout: 'inherit',
-  stderr: 'inherit',
-})
-if ((await setup.exited) !== 0) {
-  console.error(`test:owui: ${KIT_DIR}/setup.sh ${INSTALL_DIR} failed (see above)`)
-  process.exit(1)
+if (installIsCurrent()) {
+  console.info(
+    `test:owui: OpenWebUI is installed in ${INSTALL_DIR} (the kit has not changed since)`,
+  )
+} else {
+  const setup = Bun.spawn([join(KIT_DIR, 'setup.sh'), INSTALL_DIR], {
+    stdout: 'inherit',
+    stderr: 'inherit',
+  })
+  if ((await setup.exited) !== 0) {
+    console.error(`test:owui: ${KIT_DIR}/setup.sh ${INSTALL_DIR} failed (see above)`)
+    process.exit(1)
+  }
+  console.info(`test:owui: OpenWebUI installed in ${INSTALL_DIR} (${seconds(at)})`)
 }
-console.info(`test:owui: OpenWebUI installed in ${INSTALL_DIR} (${seconds(at)})`)
 
 const runDir = mkdtempSync(join(process.env.TMPDIR || tmpdir(), 'letta-owui-run-'))
 const logFile = join(runDir, 'openwebui.log')
