@@ -1,7 +1,9 @@
 import asyncio
 import codecs
 import json
+import re
 import time
+import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
@@ -20,6 +22,8 @@ Emitter = Callable[[dict], Awaitable[None]] | None
 # model-list build in OpenWebUI).
 MODEL_CACHE_SECONDS = 60
 MODEL_LIST_TIMEOUT_SECONDS = 3
+# A bridge that accepts no connection within this is down; waiting longer only delays the news.
+CONNECT_TIMEOUT_SECONDS = 10
 # Shared across users on purpose: it caches server configuration, not request state.
 _model_cache: dict[str, tuple[float, list[dict]]] = {}
 
@@ -34,20 +38,98 @@ FRIENDLY_TOOL_NAMES = {
     "web_search": "Searching the web",
 }
 
+HIDDEN_THINKING = "(The model keeps this thinking private.)"
+CUT_SHORT = "The connection to the Letta bridge server ended before the answer finished."
+TURN_TOO_LONG = (
+    "The agent took longer than {seconds} seconds, so the answer was stopped here. Please try again."
+)
+REDIRECTED = (
+    "The Letta bridge server at {url} answered with a redirect (HTTP {status} to {location}). "
+    "The pipe does not follow redirects, so your message was not sent: "
+    "an admin should check the SERVER_URL valve."
+)
+
+# Tags OpenWebUI lifts out of streamed answer text into a Thinking, solution or code block
+# (0.11 utils/middleware.py: DEFAULT_REASONING_TAGS, DEFAULT_SOLUTION_TAGS,
+# DEFAULT_CODE_INTERPRETER_TAGS). An answer that only mentions them must show them as text.
+CONTENT_TAGS = (
+    "<think>",
+    "</think>",
+    "<thinking>",
+    "</thinking>",
+    "<reason>",
+    "</reason>",
+    "<reasoning>",
+    "</reasoning>",
+    "<thought>",
+    "</thought>",
+    "<Thought>",
+    "</Thought>",
+    "<|begin_of_thought|>",
+    "<|end_of_thought|>",
+    "\u25c1think\u25b7",
+    "\u25c1/think\u25b7",
+    "<|begin_of_solution|>",
+    "<|end_of_solution|>",
+    "<code_interpreter>",
+    "</code_interpreter>",
+)
+# Written after a tag's first character, it leaves the tag readable but unparseable:
+# middleware.py matches `<name` directly followed by whitespace or `>` (_start_tag_pattern), the
+# other tags literally, and Markdown only sees an HTML tag when a letter follows `<` directly.
+# An HTML entity (&lt;) would also escape the middleware but shows as "&lt;" inside code spans.
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def _tag_pattern(tag: str) -> str:
+    """A tag as OpenWebUI recognises it: `<think` before whitespace or `>`, others literally."""
+    if tag.startswith("<") and tag.endswith(">"):
+        return re.escape(tag[:-1]) + r"(?=[\s>])"
+    return re.escape(tag[:-1]) + "(?=" + re.escape(tag[-1]) + ")"
+
+
+_TAG_OPENINGS = re.compile("|".join(_tag_pattern(tag) for tag in CONTENT_TAGS))
+# A tag without its last character: text ending in a prefix of one may still become a tag.
+_TAG_STEMS = tuple(tag[:-1] for tag in CONTENT_TAGS)
+_LONGEST_STEM = max(len(stem) for stem in _TAG_STEMS)
+
+
+def _break_tag(text: str) -> str:
+    return text[:1] + ZERO_WIDTH_SPACE + text[1:]
+
 
 class ProtocolError(Exception):
     """The bridge sent something this pipe does not understand."""
 
 
+class Refused(Exception):
+    """The bridge answered with a sentence for the person instead of an answer."""
+
+
+class TurnTooLong(Exception):
+    """The turn ran past MAX_TURN_SECONDS."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(TURN_TOO_LONG.format(seconds=seconds))
+
+
 class SseParser:
-    """Incremental server-sent-events parser: feed text, get (event, data) pairs."""
+    """Incremental server-sent-events parser: feed text, get (event, data) pairs.
+
+    `\\r\\n`, `\\r` and `\\n` all end a line, also when a `\\r\\n` pair is split across two reads.
+    """
 
     def __init__(self) -> None:
         self.buffer = ""
         self.event = ""
         self.data: list[str] = []
+        self.after_cr = False
 
     def push(self, text: str) -> list[tuple[str, str]]:
+        if text:
+            if self.after_cr and text.startswith("\n"):
+                text = text[1:]
+            self.after_cr = text.endswith("\r")
         self.buffer += text.replace("\r\n", "\n").replace("\r", "\n")
         frames = []
         while "\n" in self.buffer:
@@ -64,6 +146,87 @@ class SseParser:
                 elif field == "event":
                     self.event = value
         return frames
+
+
+class ContentTagGuard:
+    """Keeps answer text from opening OpenWebUI's Thinking, solution or code blocks.
+
+    Each tag in CONTENT_TAGS gets a zero-width space after its first character. A tag split
+    across deltas ("<thi" + "nk>") is caught by holding back only a trailing piece that could
+    still become one; all other text passes at once.
+    """
+
+    def __init__(self) -> None:
+        self.held = ""
+
+    def push(self, text: str) -> str:
+        """The part of the answer so far that can be shown now, made safe."""
+        text = self.held + text
+        cut = self._hold_from(text)
+        self.held = text[cut:]
+        return _TAG_OPENINGS.sub(lambda match: _break_tag(match.group(0)), text[:cut])
+
+    def flush(self) -> str:
+        """The held-back end of the answer; a complete tag stem is broken as if a `>` followed."""
+        held, self.held = self.held, ""
+        return _break_tag(held) if held in _TAG_STEMS else held
+
+    @staticmethod
+    def _hold_from(text: str) -> int:
+        for start in range(max(0, len(text) - _LONGEST_STEM), len(text)):
+            rest = text[start:]
+            if any(stem.startswith(rest) for stem in _TAG_STEMS):
+                return start
+        return len(text)
+
+
+class ChunkFactory:
+    """OpenAI `chat.completion.chunk` dicts for one response: one id and one creation time.
+
+    OpenWebUI passes yielded dicts unchanged to API clients, so each one is a complete chunk.
+    """
+
+    def __init__(self, model: str) -> None:
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+        self.model = model
+
+    def chunk(self, delta: dict, finish_reason: str | None = None) -> dict:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        }
+
+    def content(self, text: str) -> dict:
+        return self.chunk({"content": text})
+
+    def reasoning(self, text: str) -> dict:
+        """Rendered by OpenWebUI as its native Thinking block."""
+        return self.chunk({"reasoning_content": text})
+
+    def stop(self) -> dict:
+        return self.chunk({}, "stop")
+
+
+class Deadline:
+    """One time bound for a whole turn, applied to every wait in it."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self.at = asyncio.get_running_loop().time() + seconds
+
+    async def run(self, awaitable: Awaitable) -> Any:
+        """Awaits `awaitable`; raises TurnTooLong when the turn's time runs out meanwhile."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(awaitable, max(self.at - loop.time(), 0))
+        except asyncio.TimeoutError:
+            if loop.time() >= self.at:
+                raise TurnTooLong(self.seconds) from None
+            raise
 
 
 def _check_value(event: str, field: str, value: Any, kind: str, allowed: tuple) -> None:
@@ -95,30 +258,85 @@ def decode_event(event: str, data_text: str) -> dict:
     return data
 
 
+def _message_text(message: Any) -> str:
+    """A chat message's text; OpenAI-style content lists keep only their text parts."""
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list):
+        content = "".join(
+            part.get("text", "")
+            for part in content
+            if isinstance(part, dict) and part.get("type") == "text"
+        )
+    return content if isinstance(content, str) else ""
+
+
+def _last_user_text(messages: Any) -> str:
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return _message_text(message)
+    return ""
+
+
 def _user_text(body: dict, metadata: dict | None) -> str:
     """The user's own words: before OpenWebUI's RAG wrapping when available."""
     prompt = (metadata or {}).get("user_prompt")
     if isinstance(prompt, str) and prompt.strip():
         return prompt
-    for message in reversed(body.get("messages") or []):
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        if isinstance(content, list):
-            content = "".join(
-                part.get("text", "")
-                for part in content
-                if isinstance(part, dict) and part.get("type") == "text"
-            )
-        return content if isinstance(content, str) else ""
-    return ""
+    return _last_user_text(body.get("messages"))
 
 
-def _task_answer(task: str, text: str) -> str:
-    """Background tasks (title, tags, follow-ups…) are answered here, never by the agent."""
+TITLE_MAX_WORDS = 6
+# OpenWebUI shows titles in a narrow sidebar.
+TITLE_MAX_CHARS = 50
+# How people open a request, not what it is about: "Can you explain …" is titled by the "…".
+TITLE_OPENERS = re.compile(
+    r"^(?:(?:hi|hello|hey)\b[\s,!.]*|please\b[\s,]*|(?:can|could|would|will) (?:you|u)\b\s*"
+    r"|(?:explain|describe)(?: to me)?\b\s*|tell me(?: about)?\b\s*"
+    r"|help me(?: to)?(?: understand| with)?\b\s*|show me\b\s*|give me\b\s*"
+    r"|i(?: want| would like|'d like| need) to know(?: about)?\b\s*)",
+    re.IGNORECASE,
+)
+TITLE_CLOSERS = re.compile(r"(?:[\s,]+(?:please|to me|for me))+\s*$", re.IGNORECASE)
+SENTENCE_END = re.compile(r"[.!?\u2026](?:\s|$)")
+TITLE_TRIM = " .,;:!?\u2026-\u2013\u2014\"'\u00ab\u00bb\u201c\u201d()[]"
+
+
+def _title_words(text: str, drop_openers: bool) -> str:
+    """The first sentence of the first line, a few words long, optionally without openers."""
+    line = (text.strip().splitlines() or [""])[0]
+    while drop_openers and (opener := TITLE_OPENERS.match(line)):
+        line = line[opener.end() :]
+    end = SENTENCE_END.search(line)
+    line = line[: end.start()] if end else line
+    if drop_openers:
+        line = TITLE_CLOSERS.sub("", line)
+    title = ""
+    for word in line.split()[:TITLE_MAX_WORDS]:
+        if len(title) + 1 + len(word) > TITLE_MAX_CHARS:
+            break
+        title = f"{title} {word}".strip()
+    return (title or line.strip()[:TITLE_MAX_CHARS]).strip(TITLE_TRIM)
+
+
+def _title(text: str) -> str:
+    """A chat title from the person's own words: "Can you explain derivatives?" → "Derivatives"."""
+    for drop_openers in (True, False):
+        title = _title_words(text, drop_openers)
+        if title:
+            return title[0].upper() + title[1:]
+    return "New chat"
+
+
+def _task_answer(task: str, task_body: Any) -> str:
+    """Background tasks (title, tags, follow-ups…) are answered here, never by the agent.
+
+    OpenWebUI puts its own task prompt in body["messages"]; the chat is `__task_body__`.
+    Tags and follow-ups stay empty: words picked from one message would be labels and questions
+    nobody chose, and OpenWebUI simply shows none.
+    """
+    messages = task_body.get("messages") if isinstance(task_body, dict) else None
     if "title" in task:
-        words = " ".join(text.split()[:6]).strip() or "New chat"
-        return json.dumps({"title": words[:60]})
+        return json.dumps({"title": _title(_last_user_text(messages))})
     if "tags" in task:
         return json.dumps({"tags": []})
     if "follow" in task:
@@ -135,8 +353,9 @@ def _status(description: str, done: bool, hidden: bool = False) -> dict:
     }
 
 
-def _reasoning(text: str) -> dict:
-    return {"choices": [{"delta": {"reasoning_content": text}}]}
+def _tool_label(name: str, running: bool) -> str:
+    """"Searching the web" for known tools; "Using x" while running and "Used x" otherwise."""
+    return FRIENDLY_TOOL_NAMES.get(name) or (f"Using {name}" if running else f"Used {name}")
 
 
 async def _emit(emitter: Emitter, event: dict) -> None:
@@ -145,6 +364,87 @@ async def _emit(emitter: Emitter, event: dict) -> None:
             await emitter(event)
         except Exception:  # noqa: BLE001 - a closed UI must not break the answer
             pass
+
+
+class StreamedTurn:
+    """One streamed answer: bridge events in, chunks and status lines out.
+
+    Remembers what the person has seen so far (thinking, answer text, tool lines still open),
+    so that whatever ends the turn leaves a readable answer and no spinning status.
+    """
+
+    def __init__(self, model: str, emitter: Emitter, show_thinking: bool, show_tools: bool) -> None:
+        self.chunks = ChunkFactory(model)
+        self.tags = ContentTagGuard()
+        self.emitter = emitter
+        self.show_thinking = show_thinking
+        self.show_tools = show_tools
+        self.segment: int | None = None
+        self.answered = False
+        self.open_tools: dict[str, str] = {}
+
+    async def handle(self, name: str, data: dict) -> list[dict]:
+        """The chunks to yield for one bridge event; status lines are emitted here."""
+        if name == EVENT_REASONING_DELTA:
+            return self._thinking(data[FIELD_SEGMENT], data[FIELD_TEXT])
+        if name == EVENT_REASONING_HIDDEN:
+            return self._thinking(data[FIELD_SEGMENT], HIDDEN_THINKING, new_paragraph=True)
+        if name == EVENT_ANSWER_DELTA:
+            return self._answer(data[FIELD_TEXT])
+        if name == EVENT_ERROR:
+            return self._sentence(data[FIELD_MESSAGE])
+        if name == EVENT_TOOL_STARTED:
+            await self._tool_started(data[FIELD_ID], data[FIELD_NAME])
+        elif name == EVENT_TOOL_FINISHED:
+            await self._tool_finished(data[FIELD_ID], data[FIELD_NAME], data[FIELD_STATUS] == "error")
+        return []
+
+    def finish(self, sentence: str | None) -> list[dict]:
+        """The last chunks: held-back answer text, the sentence when the turn failed, stop."""
+        chunks = self._sentence(sentence) if sentence else []
+        rest = self.tags.flush()
+        if rest:
+            chunks.append(self.chunks.content(rest))
+        return [*chunks, self.chunks.stop()]
+
+    async def close_statuses(self) -> None:
+        """Finishes every status line still open, also when the turn failed or was stopped."""
+        for name in self.open_tools.values():
+            await _emit(self.emitter, _status(f"{_tool_label(name, True)} (interrupted)", True))
+        self.open_tools.clear()
+        await _emit(self.emitter, _status("", True, hidden=True))
+
+    def _thinking(self, segment: int, text: str, new_paragraph: bool = False) -> list[dict]:
+        """Thinking goes to the Thinking block; each new segment is a new paragraph in it."""
+        if not self.show_thinking:
+            return []
+        prefix = "\n\n" if self.segment is not None and (new_paragraph or segment != self.segment) else ""
+        self.segment = segment
+        return [self.chunks.reasoning(prefix + text)]
+
+    def _answer(self, text: str) -> list[dict]:
+        if not text:
+            return []
+        self.answered = True
+        shown = self.tags.push(text)
+        return [self.chunks.content(shown)] if shown else []
+
+    def _sentence(self, message: str) -> list[dict]:
+        """A readable sentence after whatever the answer showed so far, as its own paragraph."""
+        text = self.tags.flush() + ("\n\n" if self.answered else "") + message
+        self.answered = True
+        return [self.chunks.content(text)]
+
+    async def _tool_started(self, tool_id: str, name: str) -> None:
+        if self.show_tools:
+            self.open_tools[tool_id] = name
+            await _emit(self.emitter, _status(f"{_tool_label(name, True)}…", False))
+
+    async def _tool_finished(self, tool_id: str, name: str, failed: bool) -> None:
+        if self.show_tools:
+            self.open_tools.pop(tool_id, None)
+            label = f"{_tool_label(name, True)} (failed)" if failed else _tool_label(name, False)
+            await _emit(self.emitter, _status(label, True))
 
 
 class Pipe:
@@ -171,6 +471,11 @@ class Pipe:
         REQUEST_TIMEOUT: int = Field(
             default=300,
             description="Seconds without any data from the bridge before giving up (it sends keepalives every 15 s).",
+        )
+        MAX_TURN_SECONDS: int = Field(
+            default=900,
+            ge=1,
+            description="Longest one answer may take, streamed or not; then the pipe says so and stops, and the bridge cancels the agent's run.",
         )
 
     class UserValves(BaseModel):
@@ -201,10 +506,15 @@ class Pipe:
         timeout = aiohttp.ClientTimeout(total=MODEL_LIST_TIMEOUT_SECONDS)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.get(self._url(ROUTE_TEMPLATES), headers=self._headers()) as response:
+                async with session.get(
+                    self._url(ROUTE_TEMPLATES), headers=self._headers(), allow_redirects=False
+                ) as response:
+                    if 300 <= response.status < 400:
+                        location = response.headers.get("Location", "?")[:80]
+                        raise Refused(f"redirected to {location}: check the SERVER_URL valve")
                     payload = await response.json(content_type=None)
                     if response.status != 200:
-                        raise ProtocolError(str(payload.get(FIELD_MESSAGE, response.status)))
+                        raise Refused(str(payload.get(FIELD_MESSAGE, response.status)))
             models = [
                 {"id": template[FIELD_NAME], "name": template[FIELD_TITLE]}
                 for template in payload[FIELD_TEMPLATES]
@@ -227,11 +537,11 @@ class Pipe:
         __metadata__: dict | None = None,
         __event_emitter__: Emitter = None,
         __task__: str | None = None,
+        __task_body__: dict | None = None,
         __chat_id__: str | None = None,
     ) -> str | AsyncGenerator:
-        text = _user_text(body, __metadata__)
         if __task__:
-            return _task_answer(str(__task__), text)
+            return _task_answer(str(__task__), __task_body__)
         user = __user__ or {}
         model = str(body.get("model") or "")
         template = model.split(".", 1)[1] if "." in model else ""
@@ -243,37 +553,63 @@ class Pipe:
                 for key in (FIELD_ID, FIELD_NAME, FIELD_EMAIL, FIELD_ROLE)
                 if user.get(key) is not None
             },
-            FIELD_MESSAGE: text,
+            FIELD_MESSAGE: _user_text(body, __metadata__),
         }
         chat_id = __chat_id__ or (__metadata__ or {}).get("chat_id")
         if chat_id:
             request[FIELD_CHAT_ID] = str(chat_id)
         if template and template != "unavailable":
             request[FIELD_TEMPLATE] = template
-        user_valves = user.get("valves")
-        show_thinking = self.valves.SHOW_THINKING and getattr(user_valves, "SHOW_THINKING", True)
         if not body.get("stream", False):
             return await self._complete(request)
-        return self._stream(request, show_thinking, __event_emitter__)
+        user_valves = user.get("valves")
+        show_thinking = self.valves.SHOW_THINKING and getattr(user_valves, "SHOW_THINKING", True)
+        turn = StreamedTurn(model, __event_emitter__, show_thinking, self.valves.SHOW_TOOL_ACTIVITY)
+        return self._stream(request, turn)
 
     async def _complete(self, request: dict) -> str:
-        """Non-streaming callers get the whole answer as one string."""
+        """Non-streaming callers get the whole answer, or a sentence, as one string."""
+        seconds = self.valves.MAX_TURN_SECONDS
         try:
-            timeout = aiohttp.ClientTimeout(total=self.valves.REQUEST_TIMEOUT)
+            # Cancelling the request closes the connection: the bridge then cancels the run.
+            return await asyncio.wait_for(self._fetch_answer(request), seconds)
+        except asyncio.TimeoutError:
+            return TURN_TOO_LONG.format(seconds=seconds)
+
+    async def _fetch_answer(self, request: dict) -> str:
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS)
+        try:
             async with aiohttp.ClientSession(timeout=timeout) as session:
                 async with session.post(
-                    self._url(ROUTE_CHAT), json=request, headers=self._headers()
+                    self._url(ROUTE_CHAT), json=request, headers=self._headers(), allow_redirects=False
                 ) as response:
+                    if response.status != 200:
+                        return await self._refusal(response)
                     payload = await response.json(content_type=None)
-            if response.status != 200:
-                return self._http_error(response.status, payload)
-            error = payload.get(FIELD_ERROR)
-            answer = payload.get(FIELD_ANSWER, "")
-            if error:
-                return f"{answer}\n\n{error.get(FIELD_MESSAGE)}".strip()
-            return answer
+            if not isinstance(payload, dict):
+                raise ProtocolError("the answer is not a JSON object")
         except Exception as error:  # noqa: BLE001 - becomes a sentence in the chat
-            return self._transport_error(error)
+            return self._failure(error)
+        answer = payload.get(FIELD_ANSWER)
+        answer = answer if isinstance(answer, str) else ""
+        error = payload.get(FIELD_ERROR)
+        if isinstance(error, dict) and isinstance(error.get(FIELD_MESSAGE), str):
+            return f"{answer}\n\n{error[FIELD_MESSAGE]}".strip()
+        return answer
+
+    async def _refusal(self, response: aiohttp.ClientResponse) -> str:
+        """The sentence for a bridge answer other than 200; redirects are never followed."""
+        if 300 <= response.status < 400:
+            return REDIRECTED.format(
+                url=self.valves.SERVER_URL,
+                status=response.status,
+                location=response.headers.get("Location", "nowhere")[:200],
+            )
+        try:
+            payload = await response.json(content_type=None)
+        except (ValueError, aiohttp.ClientError):
+            payload = None
+        return self._http_error(response.status, payload)
 
     def _http_error(self, status: int, payload: Any) -> str:
         if isinstance(payload, dict) and isinstance(payload.get(FIELD_MESSAGE), str):
@@ -282,7 +618,10 @@ class Pipe:
             return "The bridge server refused the pipe's API key: check the API_KEY valve."
         return f"The bridge server answered with HTTP {status}. Please try again later."
 
-    def _transport_error(self, error: BaseException) -> str:
+    def _failure(self, error: BaseException) -> str:
+        """The sentence the person reads for anything that ended a turn early."""
+        if isinstance(error, (Refused, TurnTooLong)):
+            return str(error)
         if isinstance(error, aiohttp.ClientConnectorError):
             return (
                 f"The Letta bridge server cannot be reached at {self.valves.SERVER_URL}. "
@@ -299,61 +638,52 @@ class Pipe:
             return "The connection to the Letta bridge server was lost. Please try again."
         return "Something went wrong in the Letta pipe. Please try again."
 
-    async def _stream(self, request: dict, show_thinking: bool, emitter: Emitter) -> AsyncGenerator:
-        """Bridge events → OpenWebUI chunks: thinking, status lines, answer, readable errors."""
-        thinking = False
-        segment = None
-        answered = False
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=10, sock_read=self.valves.REQUEST_TIMEOUT
-        )
+    async def _stream(self, request: dict, turn: StreamedTurn) -> AsyncGenerator:
+        """Bridge events → OpenWebUI chunks: thinking, status lines, answer, readable errors.
+
+        The stop button closes this generator: leaving it closes the bridge connection and
+        the bridge cancels the Letta run.
+        """
+        events = self._bridge_events(request)
+        sentence: str | None = CUT_SHORT
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.post(
-                    self._url(ROUTE_CHAT_STREAM), json=request, headers=self._headers()
-                ) as response:
-                    if response.status != 200:
-                        try:
-                            payload = await response.json(content_type=None)
-                        except ValueError:
-                            payload = None
-                        yield self._http_error(response.status, payload)
-                        return
-                    parser = SseParser()
-                    decoder = codecs.getincrementaldecoder("utf-8")()
-                    async for chunk in response.content.iter_any():
-                        for name, raw in parser.push(decoder.decode(chunk)):
-                            data = decode_event(name, raw)
-                            if name == EVENT_REASONING_DELTA and show_thinking:
-                                prefix = "\n\n" if thinking and data[FIELD_SEGMENT] != segment else ""
-                                segment, thinking = data[FIELD_SEGMENT], True
-                                yield _reasoning(prefix + data[FIELD_TEXT])
-                            elif name == EVENT_REASONING_HIDDEN and show_thinking:
-                                prefix = "\n\n" if thinking else ""
-                                segment, thinking = data[FIELD_SEGMENT], True
-                                yield _reasoning(f"{prefix}(The model keeps this thinking private.)")
-                            elif name == EVENT_ANSWER_DELTA:
-                                answered = True
-                                yield data[FIELD_TEXT]
-                            elif name == EVENT_TOOL_STARTED and self.valves.SHOW_TOOL_ACTIVITY:
-                                label = FRIENDLY_TOOL_NAMES.get(data[FIELD_NAME], f"Using {data[FIELD_NAME]}")
-                                await _emit(emitter, _status(f"{label}…", False))
-                            elif name == EVENT_TOOL_FINISHED and self.valves.SHOW_TOOL_ACTIVITY:
-                                label = FRIENDLY_TOOL_NAMES.get(data[FIELD_NAME], f"Used {data[FIELD_NAME]}")
-                                failed = " (failed)" if data[FIELD_STATUS] == "error" else ""
-                                await _emit(emitter, _status(f"{label}{failed}", True))
-                            elif name == EVENT_ERROR:
-                                yield ("\n\n" if answered else "") + data[FIELD_MESSAGE]
-                                answered = True
-                            elif name == EVENT_DONE:
-                                return
-                    yield ("\n\n" if answered else "") + (
-                        "The connection to the Letta bridge server ended before the answer finished."
-                    )
-        except (GeneratorExit, asyncio.CancelledError):
-            # The stop button: leaving the session closes the connection; the bridge cancels the run.
-            raise
-        except Exception as error:  # noqa: BLE001 - every failure becomes a sentence
-            yield ("\n\n" if answered else "") + self._transport_error(error)
+            try:
+                async for name, data in events:
+                    if name == EVENT_DONE:
+                        sentence = None
+                        break
+                    for chunk in await turn.handle(name, data):
+                        yield chunk
+            except Exception as error:  # noqa: BLE001 - every failure becomes a sentence
+                sentence = self._failure(error)
+            finally:
+                # Closed before the last words, so a turn that ran too long stops at once.
+                await events.aclose()
+            for chunk in turn.finish(sentence):
+                yield chunk
         finally:
-            await _emit(emitter, _status("", True, hidden=True))
+            await turn.close_statuses()
+
+    async def _bridge_events(self, request: dict) -> AsyncGenerator:
+        """The bridge's checked (name, data) events for one message, within MAX_TURN_SECONDS."""
+        deadline = Deadline(self.valves.MAX_TURN_SECONDS)
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=CONNECT_TIMEOUT_SECONDS, sock_read=self.valves.REQUEST_TIMEOUT
+        )
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            response = await deadline.run(
+                session.post(
+                    self._url(ROUTE_CHAT_STREAM),
+                    json=request,
+                    headers=self._headers(),
+                    allow_redirects=False,
+                )
+            )
+            async with response:
+                if response.status != 200:
+                    raise Refused(await self._refusal(response))
+                parser = SseParser()
+                decoder = codecs.getincrementaldecoder("utf-8")()
+                while chunk := await deadline.run(response.content.readany()):
+                    for name, raw in parser.push(decoder.decode(chunk)):
+                        yield name, decode_event(name, raw)

@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -17,6 +18,7 @@ class Stack:
 
     def __init__(self, info: dict) -> None:
         self.server_url = info["serverUrl"]
+        self.patient_server_url = info["patientServerUrl"]
         self.letta_down_url = info["lettaDownUrl"]
         self.sim_url = info["simUrl"]
         self.api_key = info["apiKey"]
@@ -44,6 +46,13 @@ class Stack:
 
     def state(self) -> dict:
         return self._sim("GET", "/_sim/state")
+
+    def wait_for_cancels(self, count: int, within: float = 5.0) -> int:
+        """The number of Letta runs cancelled so far, once it reaches `count` or `within` passes."""
+        started = time.monotonic()
+        while len(self.state()["cancels"]) < count and time.monotonic() - started < within:
+            time.sleep(0.02)
+        return len(self.state()["cancels"])
 
 
 @pytest.fixture(scope="session")

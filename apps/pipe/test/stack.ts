@@ -1,10 +1,14 @@
+import type { Step } from '@letta-openwebui/letta-sim'
 import {
   dropAfter,
   errorAfterOutput,
   errorBeforeOutput,
+  hiddenReasoning,
   LETTA_FIXTURES_DIR,
   lettaFixtures,
+  reasoningToolAnswer,
   replayTranscript,
+  stallAfter,
   startLettaSim,
   tokenStream,
 } from '@letta-openwebui/letta-sim'
@@ -32,25 +36,82 @@ const lettaDown = await startServer({
   bridgeApiKey: apiKey,
   logLevel: 'error',
 })
+// The same bridge with a Letta silence bound far above any test and a keepalive every 100 ms:
+// a stalled run stays open, kept alive, until the pipe gives up (MAX_TURN_SECONDS).
+const patient = await startServer({
+  port: 0,
+  host: '127.0.0.1',
+  lettaBaseUrl: sim.url,
+  bridgeApiKey: apiKey,
+  idleTimeoutMs: 600_000,
+  keepaliveMs: 100,
+  logLevel: 'error',
+})
 const fixtures = Object.fromEntries(
   lettaFixtures().map(({ name, transcript }) => [
     name,
     replayTranscript(transcript, { delayMs: 2 }),
   ]),
 )
+const webSearch = (status: 'success' | 'error') =>
+  reasoningToolAnswer({
+    reasoning: 'I should look this up.',
+    tool: { name: 'web_search', arguments: { query: 'weather Paris' }, result: 'Rain', status },
+    answer: status === 'error' ? 'The search failed, sorry.' : 'It is raining.',
+  })
+/** Steps up to (not including) the tool's return: the tool has started and not finished. */
+const untilToolReturns = (steps: Step[]) =>
+  steps.slice(
+    0,
+    steps.findIndex((step) => 'frame' in step && step.frame.message_type === 'tool_return_message'),
+  )
+/** Word-sized answer deltas without Letta's ending, to put before another message. */
+const answerOnly = (text: string) =>
+  tokenStream({
+    tokens: text.split(' ').length,
+    text: (i) => `${i ? ' ' : ''}${text.split(' ')[i]}`,
+  }).filter((step) => 'frame' in step && step.frame.message_type === 'assistant_message')
+/** Answer text that spells out OpenWebUI's content tags, split across deltas. */
+const TAG_DELTAS = [
+  'Models write ',
+  '<thi',
+  'nk>',
+  'plans',
+  '</think>',
+  ' or ',
+  '<|begin_of_solution|>',
+  'x',
+  '<|end_of_solution|>',
+  ' and ',
+  '<code_interpreter>',
+  'y',
+  '</code_interpreter>',
+  '.',
+]
 const scenarios = {
   errorBeforeOutput: errorBeforeOutput(),
   errorAfterOutput: errorAfterOutput(),
   dropAfter: dropAfter(5),
   slowAnswer: tokenStream({ tokens: 200, tokensPerSecond: 40 }),
   fullSpeed: tokenStream({ tokens: 20_000 }),
+  stall: stallAfter(3),
+  toolFails: webSearch('error'),
+  toolThenDrop: [...untilToolReturns(webSearch('success')), { drop: true }],
+  hiddenThinking: hiddenReasoning({ answer: 'Here is my answer.' }),
+  answerToolAnswer: [...answerOnly('Let me check that.'), ...webSearch('success')],
+  fakeTags: tokenStream({
+    tokens: TAG_DELTAS.length,
+    text: (i) => TAG_DELTAS[i] ?? '',
+    tokensPerSecond: 200,
+  }),
 }
 process.stdout.write(
-  `${JSON.stringify({ serverUrl: server.url, lettaDownUrl: lettaDown.url, simUrl: sim.url, apiKey, fixtures, scenarios, fixtureDir: LETTA_FIXTURES_DIR })}\n`,
+  `${JSON.stringify({ serverUrl: server.url, patientServerUrl: patient.url, lettaDownUrl: lettaDown.url, simUrl: sim.url, apiKey, fixtures, scenarios, fixtureDir: LETTA_FIXTURES_DIR })}\n`,
 )
 for await (const _ of Bun.stdin.stream()) {
 }
 await server.stop()
+await patient.stop()
 await lettaDown.stop()
 await sim.stop()
 process.exit(0)

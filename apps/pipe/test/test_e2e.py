@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 from harness.openwebui import chat, models
 
+# A turn without a bound would keep the test waiting forever: fail instead.
+NEVER = 120
+TURN_TOO_LONG = "The agent took longer than {seconds} seconds, so the answer was stopped here. Please try again."
+
 
 def expected_from(transcript: str) -> dict:
     """Thinking and answer text straight from a Letta transcript, grouped by (type, otid)."""
@@ -83,14 +87,15 @@ def test_unknown_template_is_explained(stack, pipe):
     assert seen.last_status_done
 
 
-def test_title_generation_never_reaches_letta(stack, pipe):
+def test_background_tasks_never_reach_letta(stack, pipe):
     before = len(stack.requests())
-    seen = asyncio.run(
-        chat(pipe, "Explain derivatives to me please", valves=stack.valves, stream=False, task="title_generation")
-    )
-    assert json.loads(seen.returned) == {"title": "Explain derivatives to me please"}
-    tags = asyncio.run(chat(pipe, "x", valves=stack.valves, stream=False, task="tags_generation"))
-    assert json.loads(tags.returned) == {"tags": []}
+    for task, expected in (
+        ("title_generation", {"title": "Derivatives"}),
+        ("tags_generation", {"tags": []}),
+        ("follow_up_generation", {"follow_ups": []}),
+    ):
+        seen = asyncio.run(chat(pipe, "Explain derivatives to me please", valves=stack.valves, task=task))
+        assert json.loads(seen.returned) == expected, task
     assert len(stack.requests()) == before
 
 
@@ -148,3 +153,79 @@ def test_unicode_survives_the_round_trip(stack, pipe, question):
     assert seen.last_status_done
     sent = [r for r in stack.requests() if r["path"].endswith("/messages")][-1]
     assert sent["body"]["messages"][0]["content"] == question
+
+
+def test_a_failed_tool_is_shown_as_failed(stack, pipe):
+    stack.enqueue(stack.scenarios["toolFails"])
+    seen = asyncio.run(chat(pipe, "Weather?", valves=stack.valves, user={"id": "toolfail-1"}))
+    finished = [s["description"] for s in seen.statuses if s["done"] and "Searching the web" in s["description"]]
+    assert finished and all("failed" in description for description in finished), seen.statuses
+    assert seen.answer == "The search failed, sorry."
+    assert seen.last_status_done
+
+
+def test_a_tool_status_line_is_closed_when_the_stream_fails_mid_tool(stack, pipe):
+    stack.enqueue(stack.scenarios["toolThenDrop"])
+    seen = asyncio.run(chat(pipe, "Weather?", valves=stack.valves, user={"id": "tooldrop-1"}))
+    assert {"description": "Searching the web…", "done": False, "hidden": False} in seen.statuses
+    assert seen.unfinished_statuses == []
+    assert seen.answer == "The connection to the agent was lost before the answer finished."
+    assert seen.last_status_done
+
+
+def test_a_non_streamed_answer_carries_the_error_sentence(stack, pipe):
+    stack.enqueue(stack.scenarios["errorBeforeOutput"])
+    seen = asyncio.run(chat(pipe, "Hi", valves=stack.valves, stream=False, ui=False, user={"id": "plain-err-1"}))
+    assert seen.returned == "Rate limit exceeded for LLM model provider. Please wait before making another request."
+
+
+def test_hidden_thinking_is_shown_as_private(stack, pipe):
+    stack.enqueue(stack.scenarios["hiddenThinking"])
+    seen = asyncio.run(chat(pipe, "Hi", valves=stack.valves, user={"id": "hidden-1"}))
+    assert seen.thinking == "(The model keeps this thinking private.)"
+    assert seen.answer == "Here is my answer."
+
+
+def test_a_second_answer_message_after_a_tool_starts_a_new_paragraph(stack, pipe):
+    stack.enqueue(stack.scenarios["answerToolAnswer"])
+    seen = asyncio.run(chat(pipe, "Weather?", valves=stack.valves, user={"id": "paragraph-1"}))
+    assert seen.answer == "Let me check that.\n\nIt is raining."
+
+
+def test_answer_text_cannot_open_a_thinking_or_code_block(stack, pipe):
+    stack.enqueue(stack.scenarios["fakeTags"])
+    seen = asyncio.run(chat(pipe, "Which tags exist?", valves=stack.valves, user={"id": "tags-1"}))
+    written = "Models write <think>plans</think> or <|begin_of_solution|>x<|end_of_solution|> and <code_interpreter>y</code_interpreter>."
+    assert seen.thinking == ""
+    assert seen.code_blocks == []
+    # The tags stay readable text; only an invisible zero-width space keeps OpenWebUI from parsing them.
+    assert seen.answer.replace("\u200b", "") == written
+
+
+def test_an_api_call_gets_full_openai_chunks_and_no_status_events(stack, pipe):
+    stack.enqueue(stack.fixtures["anthropic_token_stream_tool_then_answer.sse"])
+    seen = asyncio.run(chat(pipe, "Weather?", valves=stack.valves, ui=False, user={"id": "api-1"}))
+    assert seen.statuses == []
+    assert seen.answer.endswith("right now.")
+    assert seen.items[-1]["choices"][0] == {"index": 0, "delta": {}, "finish_reason": "stop"}
+    assert {item["model"] for item in seen.items} == {"letta.tutor"}
+
+
+def test_a_turn_that_only_keeps_alive_ends_after_max_turn_seconds(stack, pipe):
+    cancels = len(stack.state()["cancels"])
+    stack.enqueue(stack.scenarios["stall"])
+    valves = {**stack.valves, "SERVER_URL": stack.patient_server_url, "MAX_TURN_SECONDS": 2}
+    seen = asyncio.run(asyncio.wait_for(chat(pipe, "Hi", valves=valves, user={"id": "stall-1"}), NEVER))
+    assert seen.answer.startswith("part0 part1 part2")
+    assert seen.answer.splitlines()[-1] == TURN_TOO_LONG.format(seconds=2)
+    assert seen.last_status_done
+    assert stack.wait_for_cancels(cancels + 1) == cancels + 1, "the Letta run was not cancelled"
+
+
+def test_a_non_streamed_turn_is_bounded_too(stack, pipe):
+    cancels = len(stack.state()["cancels"])
+    stack.enqueue(stack.scenarios["stall"])
+    valves = {**stack.valves, "SERVER_URL": stack.patient_server_url, "MAX_TURN_SECONDS": 2}
+    seen = asyncio.run(asyncio.wait_for(chat(pipe, "Hi", valves=valves, stream=False, ui=False, user={"id": "stall-2"}), NEVER))
+    assert seen.returned == TURN_TOO_LONG.format(seconds=2)
+    assert stack.wait_for_cancels(cancels + 1) == cancels + 1, "the Letta run was not cancelled"

@@ -2,8 +2,11 @@
 
 Mirrors backend/open_webui/utils/plugin.py (frontmatter, import rewrite, exec, class
 detection), functions.py (valves applied per request, reserved arguments injected by
-signature, UserValves in __user__["valves"]) and middleware.py (each yielded item is one SSE
-line; reasoning_content renders the Thinking block; statuses from the event emitter).
+signature, UserValves in __user__["valves"], the event emitter only for UI requests) and
+utils/middleware.py (each yielded item is one SSE line; reasoning_content renders the Thinking
+block; reasoning and solution tags in the answer text are lifted out of it; statuses from the
+event emitter). Where OpenWebUI is lenient but API clients are not, the harness is strict: a
+yielded item that is not a full OpenAI chunk fails the test.
 """
 
 import inspect
@@ -11,6 +14,7 @@ import json
 import re
 import types
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 FRONTMATTER_LINE = re.compile(r"^\s*([a-z_]+):\s*(.*)\s*$", re.IGNORECASE)
@@ -35,6 +39,34 @@ RESERVED = (
     "__tools__",
 )
 
+# utils/middleware.py DEFAULT_REASONING_TAGS and DEFAULT_SOLUTION_TAGS (OpenWebUI 0.11): pairs it
+# moves out of streamed answer text. DEFAULT_CODE_INTERPRETER_TAGS join them when the person
+# turned the code interpreter on; the harness always checks them (the stricter case).
+REASONING_TAGS = (
+    ("<think>", "</think>"),
+    ("<thinking>", "</thinking>"),
+    ("<reason>", "</reason>"),
+    ("<reasoning>", "</reasoning>"),
+    ("<thought>", "</thought>"),
+    ("<Thought>", "</Thought>"),
+    ("<|begin_of_thought|>", "<|end_of_thought|>"),
+    ("◁think▷", "◁/think▷"),
+)
+SOLUTION_TAGS = (("<|begin_of_solution|>", "<|end_of_solution|>"),)
+CODE_INTERPRETER_TAGS = (("<code_interpreter>", "</code_interpreter>"),)
+
+# What a title task's body.messages holds instead of the chat (config.py
+# DEFAULT_TITLE_GENERATION_PROMPT_TEMPLATE, abridged): the pipe must never answer from it.
+TITLE_TASK_PROMPT = (
+    "### Task:\nGenerate a concise title summarizing the chat history.\n### Guidelines:\n"
+    "- Keep it short: 2-4 words is best.\n### Output:\nJSON format: { \"title\": \"your concise title here\" }\n"
+    "### Chat History:\n<chat_history>\nUSER: {text}\n</chat_history>"
+)
+
+
+class ContractViolation(AssertionError):
+    """The pipe broke OpenWebUI's or an API client's expectations; never an error box."""
+
 
 def extract_frontmatter(content: str) -> dict:
     lines = content.splitlines()
@@ -50,8 +82,8 @@ def extract_frontmatter(content: str) -> dict:
     return frontmatter
 
 
-def load_pipe(path: str) -> tuple[Any, dict]:
-    """Returns (Pipe instance, frontmatter) like OpenWebUI's load_function_module_by_id."""
+def load_module(path: str) -> tuple[types.ModuleType, dict]:
+    """(module, frontmatter) like OpenWebUI's load_function_module_by_id: rewrite, then exec."""
     with open(path, encoding="utf-8") as handle:
         content = handle.read()
     for old, new in IMPORT_REWRITES.items():
@@ -61,26 +93,98 @@ def load_pipe(path: str) -> tuple[Any, dict]:
     module.__dict__["__file__"] = path
     exec(content, module.__dict__)  # noqa: S102 - this is what OpenWebUI does
     del module.__dict__["__file__"]
+    return module, frontmatter
+
+
+def load_pipe(path: str) -> tuple[Any, dict]:
+    """Returns (Pipe instance, frontmatter), the one instance OpenWebUI keeps for every user."""
+    module, frontmatter = load_module(path)
     pipe_class = module.__dict__.get("Pipe")
     if pipe_class is None:
         raise RuntimeError("no Pipe class in the function file")
     return pipe_class(), frontmatter
 
 
+def _start_tag(tag: str) -> re.Pattern:
+    """middleware.py _start_tag_pattern: `<name>` also matches `<name attr="…">`."""
+    if tag.startswith("<") and tag.endswith(">"):
+        return re.compile(rf"<{re.escape(tag[1:-1])}(\s.*?)?>")
+    return re.compile(re.escape(tag))
+
+
+def split_tagged_content(content: str) -> tuple[str, list[str], list[str]]:
+    """(answer text, lifted reasoning blocks, lifted code blocks), as the chat renders them.
+
+    A minimal re-implementation of middleware.py tag_output_handler applied to the whole
+    content: the first start tag opens a block, its end tag closes it (stripped, like
+    OpenWebUI), solution blocks stay answer text without their tags.
+    """
+    kinds = (
+        [("reasoning", pair) for pair in REASONING_TAGS]
+        + [("solution", pair) for pair in SOLUTION_TAGS]
+        + [("code", pair) for pair in CODE_INTERPRETER_TAGS]
+    )
+    answer, reasoning, code = "", [], []
+    rest = content
+    while True:
+        found = [(m, kind, end) for kind, (start, end) in kinds if (m := _start_tag(start).search(rest))]
+        if not found:
+            return answer + rest, reasoning, code
+        match, kind, end_tag = min(found, key=lambda item: item[0].start())
+        answer += rest[: match.start()]
+        inside, closed, after = rest[match.end() :].partition(end_tag)
+        block = inside.strip()
+        if kind == "reasoning":
+            reasoning.append(block)
+        elif kind == "code":
+            code.append(block)
+        else:
+            answer += block
+        rest = after.strip() if closed else ""
+
+
 @dataclass
 class Seen:
-    """What the person in the chat sees after one message."""
+    """What the person in the chat (or an API client) sees after one message."""
 
-    thinking: str = ""
-    answer: str = ""
+    reasoning_content: str = ""
+    content: str = ""
     statuses: list = field(default_factory=list)
     error_box: str | None = None
     returned: str | None = None
     chunks: int = 0
+    items: list = field(default_factory=list)
+
+    @property
+    def answer(self) -> str:
+        """The answer text as rendered: tag-lifted blocks are not part of it."""
+        return split_tagged_content(self.content)[0]
+
+    @property
+    def thinking(self) -> str:
+        """The Thinking block(s): native reasoning plus anything lifted out of the answer."""
+        lifted = split_tagged_content(self.content)[1]
+        return "\n\n".join(part for part in [self.reasoning_content, *lifted] if part)
+
+    @property
+    def code_blocks(self) -> list:
+        return split_tagged_content(self.content)[2]
 
     @property
     def last_status_done(self) -> bool:
         return bool(self.statuses) and self.statuses[-1]["done"] is True
+
+    @property
+    def unfinished_statuses(self) -> list:
+        """Visible status lines left spinning: `done: False` with no visible `done: True` after."""
+        left = []
+        for index, status in enumerate(self.statuses):
+            if status["done"] or status.get("hidden"):
+                continue
+            later = self.statuses[index + 1 :]
+            if not any(s["done"] and not s.get("hidden") for s in later):
+                left.append(status["description"])
+        return left
 
 
 async def models(pipe: Any, valves: dict) -> list:
@@ -89,6 +193,45 @@ async def models(pipe: Any, valves: dict) -> list:
     if inspect.isawaitable(result):
         result = await result
     return [{"id": f"letta.{m['id']}", "name": pipe.name + m["name"]} for m in result]
+
+
+def _request(text: str, *, model: str, stream: bool, task: str | None, chat_id: str, ui: bool) -> tuple:
+    """(body, metadata) as OpenWebUI 0.11 builds them for a chat message, an API call or a task.
+
+    main.py chat_completion copies its metadata to request.state.metadata *before*
+    utils/middleware.py process_chat_payload adds `user_prompt` and the per-model `message_id`;
+    the tasks router (routers/tasks.py generate_title & co.) builds a task request from that copy
+    with `task` and `task_body` = the chat ({model, messages, chat_id}) and its own task prompt
+    as the only message. Plain /api/chat/completions calls carry no session id.
+    """
+    wrapped = f"Use the context to answer.\n<context>…</context>\n{text}"
+    chat_messages = [
+        {"role": "system", "content": "You are helpful."},
+        {"role": "user", "content": wrapped},
+    ]
+    metadata: dict = {"chat_id": chat_id if ui or task else ""}
+    if ui or task:
+        metadata["session_id"] = "session-1"
+    if task:
+        task_body = {
+            "model": model,
+            "messages": [
+                {"role": "user", "content": text},
+                {"role": "assistant", "content": "An answer the agent gave."},
+            ],
+            "chat_id": chat_id,
+        }
+        metadata |= {"task": task, "task_body": task_body}
+        body = {
+            "model": model,
+            "stream": False,
+            "messages": [{"role": "user", "content": TITLE_TASK_PROMPT.replace("{text}", text)}],
+        }
+        return body, metadata
+    metadata["user_prompt"] = text
+    if ui:
+        metadata["message_id"] = "message-1"
+    return {"model": model, "stream": stream, "messages": chat_messages}, metadata
 
 
 async def chat(
@@ -102,9 +245,18 @@ async def chat(
     stream: bool = True,
     task: str | None = None,
     chat_id: str = "chat-1",
+    ui: bool = True,
     stop_after_chunks: int | None = None,
+    observe: Callable[[Seen], None] | None = None,
 ) -> Seen:
-    """One request as OpenWebUI sends it; `stop_after_chunks` presses the stop button."""
+    """One request as OpenWebUI sends it; `stop_after_chunks` presses the stop button.
+
+    `ui=False` is a plain API call (/api/chat/completions with a key): no socket session, so no
+    event emitter. `task` is a background task (title, tags…), which OpenWebUI sends without
+    streaming. Closing the browser tab does not stop a streamed answer in OpenWebUI (it runs
+    on as a server task and is saved), so only the stop button is modelled: `aclose()`.
+    `observe(seen)` runs after each chunk and status: a test's fake server can wait for it.
+    """
     seen = Seen()
     pipe.valves = pipe.Valves(**valves)
     user = dict(user or {"id": "user-1", "name": "Ada", "email": "ada@example.org", "role": "user"})
@@ -114,25 +266,26 @@ async def chat(
     async def emitter(event: dict) -> None:
         if event.get("type") == "status":
             seen.statuses.append(event["data"])
+            if observe:
+                observe(seen)
 
-    body = {
-        "model": model,
-        "stream": stream,
-        "messages": [
-            {"role": "system", "content": "You are helpful."},
-            {"role": "user", "content": f"Use the context to answer.\n<context>…</context>\n{text}"},
-        ],
-    }
+    async def event_call(event: dict) -> None:
+        raise ContractViolation(f"the pipe asked the browser a question: {event!r}")
+
+    body, metadata = _request(text, model=model, stream=stream, task=task, chat_id=chat_id, ui=ui)
+    # functions.py generate_function_chat_completion: the emitter and event caller exist only
+    # when the request has a socket session, a chat id and a message id.
+    has_socket = all(metadata.get(key) for key in ("session_id", "chat_id", "message_id"))
     available = {
         "__user__": user,
-        "__metadata__": {"user_prompt": text, "chat_id": chat_id, "task": task},
-        "__event_emitter__": emitter,
-        "__event_call__": None,
-        "__task__": task,
-        "__task_body__": body if task else None,
-        "__chat_id__": chat_id,
-        "__message_id__": "message-1",
-        "__session_id__": "session-1",
+        "__metadata__": metadata,
+        "__event_emitter__": emitter if has_socket else None,
+        "__event_call__": event_call if has_socket else None,
+        "__task__": metadata.get("task"),
+        "__task_body__": metadata.get("task_body"),
+        "__chat_id__": metadata.get("chat_id"),
+        "__message_id__": metadata.get("message_id"),
+        "__session_id__": metadata.get("session_id"),
         "__files__": None,
         "__request__": None,
         "__tools__": {},
@@ -143,36 +296,71 @@ async def chat(
     if isinstance(result, str):
         seen.returned = result
         return seen
-    if inspect.isasyncgen(result):
-        try:
-            async for item in result:
-                _consume(seen, item)
-                if stop_after_chunks is not None and seen.chunks >= stop_after_chunks:
-                    await result.aclose()
-                    break
-        except Exception as error:  # noqa: BLE001 - OpenWebUI shows an error box
-            seen.error_box = str(error)
+    if not inspect.isasyncgen(result):
+        raise TypeError(f"pipe returned {type(result).__name__}")
+    stopped = False
+    try:
+        async for item in result:
+            _consume(seen, item)
+            if observe:
+                observe(seen)
+            if stop_after_chunks is not None and seen.chunks >= stop_after_chunks:
+                await result.aclose()
+                stopped = True
+                break
+    except ContractViolation:
+        raise
+    except Exception as error:  # noqa: BLE001 - OpenWebUI shows an error box
+        seen.error_box = str(error)
         return seen
-    raise TypeError(f"pipe returned {type(result).__name__}")
+    if not stopped:
+        _check_finished(seen)
+    return seen
+
+
+def _check_chunk(item: Any) -> dict:
+    """Every yielded item must be a full OpenAI chunk: API clients receive it unchanged."""
+    if not isinstance(item, dict):
+        raise ContractViolation(f"the pipe yielded a {type(item).__name__}, not a chunk dict: {item!r}")
+    problems = [
+        key for key, kind in (("id", str), ("created", int), ("model", str)) if not isinstance(item.get(key), kind)
+    ]
+    if item.get("object") != "chat.completion.chunk":
+        problems.append("object")
+    choices = item.get("choices")
+    if not isinstance(choices, list) or len(choices) != 1 or not isinstance(choices[0], dict):
+        problems.append("choices")
+    else:
+        choice = choices[0]
+        if choice.get("index") != 0:
+            problems.append("choices[0].index")
+        if not isinstance(choice.get("delta"), dict):
+            problems.append("choices[0].delta")
+        if "finish_reason" not in choice:
+            problems.append("choices[0].finish_reason")
+    if problems:
+        raise ContractViolation(f"chunk lacks {', '.join(problems)}: {json.dumps(item)[:200]}")
+    return item
+
+
+def _check_finished(seen: Seen) -> None:
+    """A complete response: one id throughout, and a last chunk with finish_reason "stop"."""
+    ids = {item["id"] for item in seen.items}
+    if len(ids) > 1:
+        raise ContractViolation(f"one response carried several ids: {sorted(ids)}")
+    if not seen.items or seen.items[-1]["choices"][0]["finish_reason"] != "stop":
+        raise ContractViolation('the stream did not end with finish_reason "stop"')
 
 
 def _consume(seen: Seen, item: Any) -> None:
     """One yielded item = one SSE line, parsed back the way the frontend does."""
-    if isinstance(item, str):
-        line = "data: " + json.dumps({"choices": [{"delta": {"content": item}}]})
-    elif isinstance(item, dict):
-        line = "data: " + json.dumps(item)
-    else:
-        return
-    try:
-        data = json.loads(line[len("data: ") :])
-    except ValueError:
-        return  # dropped silently, like OpenWebUI
-    delta = (data.get("choices") or [{}])[0].get("delta") or {}
+    chunk = json.loads(json.dumps(_check_chunk(item)))
+    seen.items.append(chunk)
+    delta = chunk["choices"][0]["delta"]
     if "tool_calls" in delta:
-        raise AssertionError("the pipe yielded delta.tool_calls: OpenWebUI would execute them")
+        raise ContractViolation("the pipe yielded delta.tool_calls: OpenWebUI would execute them")
     seen.chunks += 1
     if delta.get("reasoning_content"):
-        seen.thinking += delta["reasoning_content"]
+        seen.reasoning_content += delta["reasoning_content"]
     if delta.get("content"):
-        seen.answer += delta["content"]
+        seen.content += delta["content"]
