@@ -5,6 +5,13 @@
  */
 export type FakeFunction = { id: string; name: string; content: string; is_active: boolean }
 export type FakeGrant = { principal_type: string; principal_id: string; permission: string }
+/** What the routes below read from a JSON body (function form, model form or valves). */
+type Body = Record<string, unknown> & {
+  id: string
+  name: string
+  content: string
+  access_grants: FakeGrant[]
+}
 
 const NOT_FOUND = "We could not find what you're looking for :/"
 const PROHIBITED =
@@ -31,9 +38,9 @@ export function startFakeOpenWebUI(options: { templates: string[] }) {
         return json({ detail: 'Use of API key is not enabled in the environment.' }, 403)
       if (path === '/api/v1/auths/') return json({ id: 'u1', email: 'a@b.c', role: state.role })
       if (state.role !== 'admin') return json({ detail: PROHIBITED }, 401)
-      const body = request.method === 'POST' ? await request.json().catch(() => ({})) : undefined
+      const body = (request.method === 'POST' ? await request.json().catch(() => ({})) : {}) as Body
       if (path === '/api/v1/functions/create') {
-        const fn = { ...(body as FakeFunction), is_active: false }
+        const fn = { id: body.id, name: body.name, content: body.content, is_active: false }
         state.functions.set(fn.id, fn)
         return json(fn)
       }
