@@ -80,7 +80,12 @@ export class OpenWebUIApi {
     return this.request<StoredChat>('GET', `/api/v1/chats/${chatId}`, { token })
   }
 
-  /** The stop button. */
+  /** The stop button of a saved chat (what OpenWebUI's frontend calls; any chat owner may). */
+  stopChat(token: string, chatId: string) {
+    return this.request<unknown>('POST', `/api/tasks/chat/${chatId}/stop`, { token })
+  }
+
+  /** Stops one task by id (admins only; the frontend's stop button for chats without an id). */
   stopTask(token: string, taskId: string) {
     return this.request<unknown>('POST', `/api/tasks/stop/${taskId}`, { token })
   }

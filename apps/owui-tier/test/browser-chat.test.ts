@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { tokenStream } from '@letta-openwebui/letta-sim'
-import type { ChatEvent } from '../src/browser.ts'
+import type { BrowserTurn, ChatEvent } from '../src/browser.ts'
 import { BrowserSession } from '../src/browser.ts'
 import type { ModelEntry } from '../src/openwebui-api.ts'
 import { until } from '../src/processes.ts'
@@ -58,15 +58,22 @@ describe('a chat in the browser', () => {
     expect(stored?.statusHistory?.at(-1)?.done).toBe(true)
   })
 
-  test('the stop button cancels the Letta run', async () => {
-    stack.sim.enqueue(tokenStream({ tokens: 400, tokensPerSecond: 20 }))
+  const stops = [
+    ['the stop button', (turn: BrowserTurn) => stack.api.stopChat(stack.admin.token, turn.chatId)],
+    [
+      'stopping the task by id',
+      (turn: BrowserTurn) => stack.api.stopTask(stack.admin.token, turn.taskIds[0] ?? ''),
+    ],
+  ] as const
+  test.each(stops)('%s cancels the Letta run', async (_, stop) => {
+    stack.sim.enqueue(tokenStream({ tokens: 200, tokensPerSecond: 40 }))
     const cancelsBefore = stack.sim.cancels.length
     const turn = await tab.send({ model: tutor, text: 'Tell me a very long story.' })
     await tab.waitFor(turn, (event) =>
       outputText((event.data.data as { output?: unknown })?.output, 'message').includes('token3'),
     )
     expect(turn.taskIds).toHaveLength(1)
-    await stack.api.stopTask(stack.admin.token, turn.taskIds[0] as string)
+    await stop(turn)
     await until(
       'Letta to be asked to cancel the run',
       () => stack.sim.cancels.length > cancelsBefore,
@@ -76,6 +83,6 @@ describe('a chat in the browser', () => {
     const stored = (await stack.api.chat(stack.admin.token, turn.chatId)).chat.history.messages[
       turn.messageId
     ]
-    expect(stored?.content ?? '').not.toContain('token399')
+    expect(stored?.content ?? '').not.toContain('token199')
   })
 })
