@@ -1,0 +1,146 @@
+import type { Socket } from 'socket.io-client'
+import { io } from 'socket.io-client'
+import type { ModelEntry, OpenWebUIApi } from './openwebui-api.ts'
+
+/** One `events` message from OpenWebUI's socket: what the browser renders. */
+export type ChatEvent = {
+  chat_id: string
+  message_id: string
+  data: { type: string; data?: unknown }
+}
+
+export type BrowserTurn = {
+  chatId: string
+  messageId: string
+  taskIds: string[]
+  /** Every socket event for this chat so far, in arrival order. */
+  readonly events: ChatEvent[]
+}
+
+export type SendOptions = {
+  model: ModelEntry
+  text: string
+  /** title_generation, tags_generation, follow_up_generation: what the browser asks for. */
+  backgroundTasks?: Record<string, boolean>
+}
+
+/**
+ * A logged-in browser tab: a socket.io session (the client OpenWebUI's own frontend uses),
+ * joined to the user's room, that sends chats as the frontend does and records their events.
+ */
+export class BrowserSession {
+  private readonly received: ChatEvent[] = []
+  private readonly listeners = new Set<(event: ChatEvent) => void>()
+
+  private constructor(
+    private readonly api: OpenWebUIApi,
+    private readonly token: string,
+    private readonly socket: Socket,
+  ) {
+    socket.on('events', (event: ChatEvent) => {
+      this.received.push(event)
+      for (const listener of this.listeners) listener(event)
+    })
+  }
+
+  static async open(api: OpenWebUIApi, token: string): Promise<BrowserSession> {
+    const socket = io(api.url, {
+      path: '/ws/socket.io',
+      transports: ['websocket'],
+      auth: { token },
+      reconnection: false,
+    })
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('connect_error', reject)
+    })
+    // The ack means the session is in the user's room: no event of the next chat can be missed.
+    const joined = await socket.timeout(30_000).emitWithAck('user-join', { auth: { token } })
+    if (!joined?.id) throw new Error('OpenWebUI did not accept user-join')
+    return new BrowserSession(api, token, socket)
+  }
+
+  /** Sends a new chat's first message, as the frontend does; OpenWebUI answers over the socket. */
+  async send(options: SendOptions): Promise<BrowserTurn> {
+    const messageId = crypto.randomUUID()
+    const userMessageId = crypto.randomUUID()
+    const answer = await this.api.request<{ task_ids?: string[]; chat_id: string }>(
+      'POST',
+      '/api/chat/completions',
+      {
+        token: this.token,
+        body: {
+          model: options.model.id,
+          model_item: options.model,
+          stream: true,
+          messages: [{ role: 'user', content: options.text }],
+          params: {},
+          features: {},
+          session_id: this.socket.id,
+          id: messageId,
+          parent_id: null,
+          user_message: {
+            id: userMessageId,
+            parentId: null,
+            childrenIds: [messageId],
+            role: 'user',
+            content: options.text,
+            timestamp: Math.floor(Date.now() / 1000),
+            models: [options.model.id],
+          },
+          background_tasks: options.backgroundTasks ?? {},
+        },
+      },
+    )
+    const received = this.received
+    const chatId = answer.chat_id
+    return {
+      chatId,
+      messageId,
+      taskIds: answer.task_ids ?? [],
+      get events() {
+        return received.filter((event) => event.chat_id === chatId)
+      },
+    }
+  }
+
+  /** Resolves with the first event of this turn that matches, or fails after `timeoutMs`. */
+  waitFor(
+    turn: BrowserTurn,
+    matches: (event: ChatEvent) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<ChatEvent> {
+    const seen = turn.events.find(matches)
+    if (seen) return Promise.resolve(seen)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener)
+        const types = turn.events.map((event) => event.data.type).join(', ')
+        reject(new Error(`no matching chat event within ${timeoutMs} ms; got: ${types}`))
+      }, timeoutMs)
+      const listener = (event: ChatEvent) => {
+        if (event.chat_id !== turn.chatId || !matches(event)) return
+        clearTimeout(timer)
+        this.listeners.delete(listener)
+        resolve(event)
+      }
+      this.listeners.add(listener)
+    })
+  }
+
+  /** OpenWebUI's "this chat has nothing running any more" signal, sent after the answer is saved. */
+  finished(turn: BrowserTurn, timeoutMs = 60_000) {
+    return this.waitFor(
+      turn,
+      (event) =>
+        event.data.type === 'chat:active' &&
+        (event.data.data as { active?: boolean } | undefined)?.active === false,
+      timeoutMs,
+    )
+  }
+
+  close() {
+    this.listeners.clear()
+    this.socket.disconnect()
+  }
+}

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { BrowserSession } from '../src/browser.ts'
+import type { ModelEntry } from '../src/openwebui-api.ts'
+import type { TierStack } from '../src/stack.ts'
+import { lettaMessages, listedModel, TUTOR_MODEL, tierStack } from '../src/stack.ts'
+
+let stack: TierStack
+let tab: BrowserSession
+let tutor: ModelEntry
+beforeAll(async () => {
+  stack = await tierStack()
+  tab = await BrowserSession.open(stack.api, stack.admin.token)
+  tutor = await listedModel(stack, stack.admin.token)
+}, 180_000)
+afterAll(() => tab?.close())
+
+const ALL_TASKS = { title_generation: true, tags_generation: true, follow_up_generation: true }
+const sentText = (body: unknown) => JSON.stringify(body)
+
+describe("OpenWebUI's background tasks (title, tags, follow-ups)", () => {
+  test("title the chat from the user's words, and none of them reaches Letta", async () => {
+    const sendsBefore = lettaMessages(stack.sim).length
+    const turn = await tab.send({
+      model: tutor,
+      text: 'How do photosynthesis and respiration differ?',
+      backgroundTasks: ALL_TASKS,
+    })
+    const titled = await tab.waitFor(turn, (event) => event.data.type === 'chat:title')
+    await tab.waitFor(turn, (event) => event.data.type === 'chat:message:follow_ups')
+    await tab.finished(turn)
+
+    const title = String(titled.data.data)
+    expect(title).not.toMatch(/###|Task/)
+    expect(title.toLowerCase()).toMatch(/photosynthesis|respiration/)
+    const stored = await stack.api.chat(stack.admin.token, turn.chatId)
+    expect(stored.title).toBe(title)
+
+    const sends = lettaMessages(stack.sim).slice(sendsBefore)
+    expect(sends).toHaveLength(1)
+    expect(sentText(sends[0]?.body)).toContain('photosynthesis')
+    expect(sends.map((send) => sentText(send.body)).join('\n')).not.toContain('### Task')
+  })
+
+  test('a direct title request is answered without Letta', async () => {
+    const sendsBefore = lettaMessages(stack.sim).length
+    const answer = await stack.api.request<{ choices: { message: { content: string } }[] }>(
+      'POST',
+      '/api/v1/tasks/title/completions',
+      {
+        token: stack.adminKey,
+        body: {
+          model: TUTOR_MODEL,
+          messages: [{ role: 'user', content: 'Why is the sky blue at noon?' }],
+        },
+      },
+    )
+    const content = answer.choices[0]?.message.content ?? ''
+    const title = JSON.parse(content.slice(content.indexOf('{'), content.lastIndexOf('}') + 1))
+      .title as string
+    expect(title).not.toMatch(/###|Task/)
+    expect(title.toLowerCase()).toContain('sky')
+    expect(lettaMessages(stack.sim).length).toBe(sendsBefore)
+  })
+})
