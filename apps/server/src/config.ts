@@ -36,6 +36,13 @@ export const Env = Type.Object({
   MAX_TURN_MS: Milliseconds(MAX_TURN_DEFAULT_MS, 'Longest a turn may take before it is stopped.'),
   /** Under the 30 s+ proxy and OpenWebUI read timeouts, so long tool calls never time out. */
   KEEPALIVE_MS: Milliseconds(15_000, 'Client silence after which a keepalive event is sent.'),
+  /** The built-in catalog names OpenAI's handles; a self-hosted Letta may call models differently. */
+  TEMPLATES_FILE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Agent templates JSON file (config/templates.json).',
+    }),
+  ),
   LOG_LEVEL: Type.Union(
     [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
     { default: 'info' },
@@ -53,6 +60,8 @@ export type Config = {
   idleTimeoutMs: number
   maxTurnMs: number
   keepaliveMs: number
+  /** undefined = the built-in config/templates.json. */
+  templatesFile: string | undefined
   logLevel: Env['LOG_LEVEL']
 }
 
@@ -107,6 +116,7 @@ export function loadConfig(
     idleTimeoutMs: env.LETTA_IDLE_TIMEOUT_MS,
     maxTurnMs: env.MAX_TURN_MS,
     keepaliveMs: env.KEEPALIVE_MS,
+    templatesFile: env.TEMPLATES_FILE,
     logLevel: env.LOG_LEVEL,
   }
 }

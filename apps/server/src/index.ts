@@ -20,6 +20,7 @@ try {
     idleTimeoutMs: config.idleTimeoutMs,
     maxTurnMs: config.maxTurnMs,
     keepaliveMs: config.keepaliveMs,
+    templatesFile: config.templatesFile,
     logger,
   })
   logger.info('bridge listening', {

@@ -5,6 +5,7 @@ import { ConfigError, IDLE_TIMEOUT_DEFAULT_MS, MAX_TURN_DEFAULT_MS } from './con
 import { createLettaClient } from './letta/client.ts'
 import type { Logger } from './log.ts'
 import { createLogger } from './log.ts'
+import { loadTemplateCatalog } from './templates.ts'
 
 export type ServerOptions = {
   /** 0 = any free port. */
@@ -19,6 +20,8 @@ export type ServerOptions = {
   idleTimeoutMs?: number
   maxTurnMs?: number
   keepaliveMs?: number
+  /** An agent templates JSON file instead of the built-in config/templates.json. */
+  templatesFile?: string
   logLevel?: Config['logLevel']
   logger?: Logger
 }
@@ -68,6 +71,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_DEFAULT_MS,
     maxTurnMs: options.maxTurnMs ?? MAX_TURN_DEFAULT_MS,
     keepaliveMs: options.keepaliveMs ?? 15_000,
+    catalog: options.templatesFile ? loadTemplateCatalog(options.templatesFile) : undefined,
   })
   const host = options.host ?? (options.bridgeApiKey ? '0.0.0.0' : '127.0.0.1')
   bridge.app.listen({ port: options.port ?? 0, hostname: host })

@@ -1,16 +1,21 @@
+import { readFileSync } from 'node:fs'
 import type { TemplateInfo, TemplateList } from '@letta-openwebui/events'
 import { TemplateName } from '@letta-openwebui/events'
 import type { Static } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import catalogJson from '../config/templates.json'
+import { ConfigError } from './config.ts'
 
 const AgentTemplate = Type.Object({
   name: TemplateName,
   title: Type.String({ minLength: 1, maxLength: 60 }),
   description: Type.String({ maxLength: 300 }),
   model: Type.String({ minLength: 1, description: 'Letta model handle, e.g. openai/gpt-4o-mini.' }),
-  embedding: Type.String({ minLength: 1, description: 'Letta embedding handle.' }),
+  /** Optional: a Letta without an embedding endpoint rejects every handle; it then picks none. */
+  embedding: Type.Optional(
+    Type.String({ minLength: 1, description: 'Letta embedding handle; omit to let Letta decide.' }),
+  ),
   persona: Type.String({ minLength: 1, description: 'The agent persona memory block.' }),
   human: Type.String({ description: 'Starting text of the block the agent keeps about the user.' }),
   tools: Type.Array(Type.String(), { description: 'Extra Letta tools, by name.' }),
@@ -22,21 +27,22 @@ const Catalog = Type.Object({
   templates: Type.Array(AgentTemplate, { minItems: 1 }),
 })
 
-/** The agent templates, from version-controlled config/templates.json. */
+/** Where the built-in catalog comes from, for error messages. */
+const BUILT_IN = 'config/templates.json'
+
+/** The agent templates: version-controlled config/templates.json, or an operator's file. */
 export class TemplateCatalog {
   private readonly byName: Map<string, AgentTemplate>
   readonly defaultTemplate: string
 
-  constructor(source: unknown = catalogJson) {
+  constructor(source: unknown = catalogJson, origin = BUILT_IN) {
     if (!Value.Check(Catalog, source)) {
       const problem = [...Value.Errors(Catalog, source)][0]
-      throw new Error(`config/templates.json is invalid at ${problem?.path}: ${problem?.message}`)
+      throw new Error(`${origin} is invalid at ${problem?.path}: ${problem?.message}`)
     }
     this.byName = new Map(source.templates.map((template) => [template.name, template]))
     if (!this.byName.has(source.defaultTemplate)) {
-      throw new Error(
-        `config/templates.json: default template "${source.defaultTemplate}" is not defined`,
-      )
+      throw new Error(`${origin}: default template "${source.defaultTemplate}" is not defined`)
     }
     this.defaultTemplate = source.defaultTemplate
   }
@@ -58,5 +64,20 @@ export class TemplateCatalog {
       }),
     )
     return { templates, defaultTemplate: this.defaultTemplate }
+  }
+}
+
+/** Reads an operator's catalog (TEMPLATES_FILE), validated like the built-in one. */
+export function loadTemplateCatalog(path: string): TemplateCatalog {
+  let source: unknown
+  try {
+    source = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (error) {
+    throw new ConfigError(`TEMPLATES_FILE: ${path}: ${(error as Error).message}`)
+  }
+  try {
+    return new TemplateCatalog(source, path)
+  } catch (error) {
+    throw new ConfigError(`TEMPLATES_FILE: ${(error as Error).message}`)
   }
 }
