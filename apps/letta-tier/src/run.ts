@@ -1,0 +1,175 @@
+/**
+ * `bun run test:letta`: the real Letta 0.16.8 server in the loop. Starts a scripted fake model,
+ * Letta (fresh database) and the bridge on free loopback ports, then runs the Python suite in
+ * test/ through the generated pipe under the OpenWebUI harness. Stops everything at the end,
+ * also on failure.
+ *
+ * LETTA_TIER_BASE_URL=http://host:port runs the same suite against a Letta you started yourself
+ * (its OPENAI_BASE_URL must point at the fake model: FAKE_LLM_PORT fixes that port).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startFakeLlm } from '@letta-openwebui/fake-llm'
+import type { Letta } from './kit.ts'
+import {
+  ensureKit,
+  INSTALL_DIR,
+  KIT_DIR,
+  kitPresent,
+  makeInstance,
+  REPO_ROOT,
+  startLetta,
+} from './kit.ts'
+import type { Child } from './processes.ts'
+import { freePort, killAll, spawnLogged, waitForHttp } from './processes.ts'
+
+const API_KEY = 'letta-tier-bridge-key-0123456789'
+const TEMPLATES_FILE = join(import.meta.dir, '..', 'config', 'templates.json')
+const TEST_DIR = join(import.meta.dir, '..', 'test')
+const BRIDGE_START_TIMEOUT_MS = 30_000
+/** A pytest batch that runs longer than this is stuck: stop it rather than hang CI. */
+const BATCH_TIMEOUT_MS = 10 * 60_000
+
+const external = process.env.LETTA_TIER_BASE_URL?.replace(/\/+$/, '')
+if (!external && !kitPresent()) {
+  console.info(
+    `letta tier skipped: no Letta kit at ${KIT_DIR} (set LETTA_KIT, or LETTA_TIER_BASE_URL for your own Letta)`,
+  )
+  process.exit(0)
+}
+
+const logDir = mkdtempSync(join(tmpdir(), 'letta-tier-logs-'))
+const cleanup: Array<() => Promise<void> | void> = []
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll()
+    process.exit(130)
+  })
+}
+
+function startBridge(port: number, lettaUrl: string): Child {
+  return spawnLogged('bridge', ['bun', '--smol', join(REPO_ROOT, 'apps/server/src/index.ts')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LETTA_BASE_URL: lettaUrl,
+      BRIDGE_API_KEY: API_KEY,
+      TEMPLATES_FILE,
+      LOG_LEVEL: 'info',
+    },
+    logFile: join(logDir, 'bridge.log'),
+  })
+}
+
+async function runPytest(file: string, env: Record<string, string>) {
+  const started = Date.now()
+  const child = spawnLogged(
+    `pytest ${file}`,
+    [
+      join(REPO_ROOT, 'scripts/with-python.sh'),
+      'python3',
+      '-m',
+      'pytest',
+      '-q',
+      '-p',
+      'no:cacheprovider',
+      '-rA',
+      join(TEST_DIR, file),
+    ],
+    { env: { ...process.env, ...env }, cwd: TEST_DIR, logFile: join(logDir, `${file}.log`) },
+  )
+  const timer = setTimeout(() => void child.kill(), BATCH_TIMEOUT_MS)
+  const code = await child.exited
+  clearTimeout(timer)
+  const output = await Bun.file(child.logFile).text()
+  process.stdout.write(
+    `\n----- ${file} (${((Date.now() - started) / 1000).toFixed(0)} s) -----\n${output}`,
+  )
+  return code
+}
+
+let status = 1
+const runStarted = Date.now()
+try {
+  const setupMs = external ? 0 : await ensureKit(logDir)
+  const fake = startFakeLlm({ port: Number(process.env.FAKE_LLM_PORT ?? 0) })
+  cleanup.push(() => fake.stop())
+
+  let letta: Letta | undefined
+  const lettaStarted = Date.now()
+  if (!external) {
+    const instance = makeInstance()
+    cleanup.push(() => rmSync(instance, { recursive: true, force: true }))
+    letta = await startLetta({
+      instance,
+      openaiBaseUrl: fake.baseUrl,
+      logFile: join(logDir, 'letta.log'),
+    })
+    cleanup.push(() => letta?.child.stop())
+  }
+  const lettaUrl = external ?? letta?.url ?? ''
+  const lettaStartMs = Date.now() - lettaStarted
+
+  const bridgePort = freePort()
+  let bridge = startBridge(bridgePort, lettaUrl)
+  cleanup.push(() => bridge.stop())
+  const bridgeUrl = `http://127.0.0.1:${bridgePort}`
+  await waitForHttp(`${bridgeUrl}/health`, bridge, BRIDGE_START_TIMEOUT_MS)
+
+  // What the Python tests may ask of this process: restart the bridge, crash Letta.
+  const control = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(request) {
+      const path = new URL(request.url).pathname
+      if (request.method === 'POST' && path === '/restart-bridge') {
+        await bridge.stop()
+        bridge = startBridge(bridgePort, lettaUrl)
+        await waitForHttp(`${bridgeUrl}/health`, bridge, BRIDGE_START_TIMEOUT_MS)
+        return Response.json({ url: bridgeUrl })
+      }
+      if (request.method === 'POST' && path === '/kill-letta') {
+        if (!letta) return Response.json({ detail: 'Letta is not ours to kill' }, 409)
+        await letta.child.kill()
+        return Response.json({ killed: true })
+      }
+      return Response.json({ detail: 'Not Found' }, 404)
+    },
+  })
+  cleanup.push(() => control.stop(true))
+
+  const env = {
+    LETTA_TIER_BRIDGE_URL: bridgeUrl,
+    LETTA_TIER_API_KEY: API_KEY,
+    LETTA_TIER_LETTA_URL: lettaUrl,
+    LETTA_TIER_FAKE_URL: fake.url,
+    LETTA_TIER_CONTROL_URL: `http://127.0.0.1:${control.port}`,
+    LETTA_TIER_CAN_KILL: letta ? '1' : '',
+    LETTA_TIER_REPO: REPO_ROOT,
+  }
+  console.info(
+    `letta tier: Letta ${external ? `(yours) ${lettaUrl}` : `0.16.8 from ${INSTALL_DIR}`}; setup ${(setupMs / 1000).toFixed(0)} s, Letta start ${(lettaStartMs / 1000).toFixed(0)} s; logs in ${logDir}`,
+  )
+  // The 50-second silent model runs beside the quick cases; restarting the bridge and crashing Letta come last.
+  const parallel = await Promise.all([
+    runPytest('test_turns.py', env),
+    runPytest('test_silent_model.py', env),
+  ])
+  const last = await runPytest('test_disruptions.py', env)
+  status = [...parallel, last].every((code) => code === 0) ? 0 : 1
+  console.info(`letta tier: finished in ${((Date.now() - runStarted) / 1000).toFixed(0)} s`)
+} catch (error) {
+  console.error(`letta tier failed to start: ${(error as Error).message}`)
+} finally {
+  for (const step of cleanup.reverse()) {
+    try {
+      await step()
+    } catch {
+      // keep stopping the rest
+    }
+  }
+  killAll()
+}
+process.exit(status)

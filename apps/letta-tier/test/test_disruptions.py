@@ -1,0 +1,45 @@
+"""Cases that disrupt the whole stack, so they run alone, after the others: a bridge restart, then
+Letta dying (SIGKILL) in the middle of an answer (Letta stays down afterwards)."""
+
+import asyncio
+
+import pytest
+from conftest import readable_sentence, wait_for
+from harness.openwebui import chat
+
+
+def test_after_a_bridge_restart_the_same_agent_is_found_by_its_tags(tier, pipe):
+    first, second = tier.marker(), tier.marker()
+    tier.script(first, [{"content": "I will remember that you like comets."}])
+    tier.script(second, [{"content": "You told me you like comets."}])
+    user = f"restart-{first}"
+    seen = asyncio.run(chat(pipe, f"I like comets {first}", valves=tier.valves, user={"id": user}))
+    assert seen.answer == "I will remember that you like comets."
+    agent_id = tier.agents_of(user)[0]["id"]
+    tier.restart_bridge()
+    again = asyncio.run(chat(pipe, f"What do I like? {second}", valves=tier.valves, user={"id": user}))
+    assert again.answer == "You told me you like comets."
+    assert [agent["id"] for agent in tier.agents_of(user)] == [agent_id]
+    # The second turn reached the same agent: its history carries the first message.
+    call = tier.model_calls(second)[0]
+    assert first in str(call["messages"])
+
+
+def test_letta_killed_mid_stream_ends_the_stream_with_a_sentence(tier, pipe):
+    if not tier.can_kill:
+        pytest.skip("this Letta was started outside the tier")
+    mark = tier.marker()
+    words = " ".join(f"token{i}" for i in range(600))
+    tier.script(mark, [{"content": words, "chunkDelayMs": 50}])
+
+    async def scenario():
+        turn = asyncio.create_task(chat(pipe, f"Talk to me {mark}", valves=tier.valves, user={"id": f"kill-{mark}"}))
+        await asyncio.to_thread(wait_for, lambda: tier.model_calls(mark), "Letta to call the model", 60)
+        await asyncio.to_thread(tier.kill_letta)
+        return await asyncio.wait_for(turn, timeout=120)
+
+    seen = asyncio.run(scenario())
+    assert seen.error_box is None
+    assert seen.answer.startswith("token0")
+    readable_sentence(seen.answer)
+    assert seen.last_status_done
