@@ -46,8 +46,9 @@ export function queryValue(query: Query, key: string): string | undefined {
   return queryList(query, key).at(-1)
 }
 
+/** FastAPI's JSONResponse: `application/json`, no charset (Bun's Response.json adds one). */
 export function json(body: unknown, status = 200): Response {
-  return Response.json(body, { status })
+  return Response.json(body, { status, headers: { 'content-type': 'application/json' } })
 }
 
 /**

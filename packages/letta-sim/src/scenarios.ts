@@ -133,24 +133,34 @@ function toolCallFrames(
   }))
 }
 
+/** As Letta 0.16.8 sends it: `name` is the tool's, no stdout/stderr captured (null, not []). */
 function toolReturnFrame(
   stepId: string,
-  callId: string,
+  tool: { name: string; id: string },
   result: string,
   status: 'success' | 'error',
 ): FrameInput {
+  const callId = tool.id
   return {
     id: newId('message'),
+    name: tool.name,
     message_type: 'tool_return_message',
     otid: uuid(),
     step_id: stepId,
     tool_return: result,
     status,
     tool_call_id: callId,
-    stdout: [],
-    stderr: [],
+    stdout: null,
+    stderr: null,
     tool_returns: [
-      { type: 'tool', tool_return: result, status, tool_call_id: callId, stdout: [], stderr: [] },
+      {
+        type: 'tool',
+        tool_return: result,
+        status,
+        tool_call_id: callId,
+        stdout: null,
+        stderr: null,
+      },
     ],
   }
 }
@@ -271,7 +281,7 @@ export function reasoningToolAnswer(options: ReasoningToolAnswerOptions): Step[]
     {
       frame: toolReturnFrame(
         first.stepId,
-        callId,
+        { name: options.tool.name, id: callId },
         options.tool.result,
         options.tool.status ?? 'success',
       ),
