@@ -1,0 +1,371 @@
+/**
+ * `bun run record:letta`: drives the real Letta 0.16.8 through the calls the bridge makes and
+ * writes what it answered (status, JSON bodies, SSE bodies) to packages/letta-sim/fixtures/real/,
+ * ids and dates normalised so re-recording gives small diffs. letta-sim's conformance test holds
+ * the simulation to these transcripts.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Reply } from '@letta-openwebui/fake-llm'
+import { startFakeLlm } from '@letta-openwebui/fake-llm'
+import type { Letta } from './kit.ts'
+import { ensureKit, kitPresent, makeInstance, REPO_ROOT, startLetta, startRedis } from './kit.ts'
+import { killAll } from './processes.ts'
+import type { Exchange, Recording } from './recording.ts'
+import { normalise, readSse } from './recording.ts'
+
+const OUT_DIR = join(REPO_ROOT, 'packages/letta-sim/fixtures/real')
+/** What the SDK sends; without it Letta refuses `streaming: true` (pre-1.0 clients). */
+const SDK_HEADERS = {
+  'content-type': 'application/json',
+  'x-stainless-package-version': '1.12.1',
+  'x-stainless-lang': 'js',
+}
+/** No single call of these cases takes longer on the real server. */
+const CALL_TIMEOUT_MS = 120_000
+
+if (!kitPresent()) {
+  console.info('record:letta needs the Letta kit (../shared/real-letta or LETTA_KIT)')
+  process.exit(1)
+}
+
+const logDir = mkdtempSync(join(tmpdir(), 'letta-record-logs-'))
+const fake = startFakeLlm()
+
+type Session = { letta: Letta; exchange(request: Exchange['request']): Promise<Exchange> }
+
+function session(letta: Letta): Session {
+  return {
+    letta,
+    async exchange(request) {
+      const response = await fetch(`${letta.url}${request.path}`, {
+        method: request.method,
+        headers: SDK_HEADERS,
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+      })
+      const contentType = response.headers.get('content-type') ?? ''
+      if (contentType.startsWith('text/event-stream')) {
+        return { request, status: response.status, contentType, sse: await readSse(response) }
+      }
+      const text = await response.text()
+      let json: unknown = text
+      try {
+        json = JSON.parse(text)
+      } catch {
+        // kept as text
+      }
+      return { request, status: response.status, contentType, json }
+    },
+  }
+}
+
+/** A bridge-style agent: the same create body AgentDirectory sends. */
+async function newAgent(s: Session, user: string): Promise<{ id: string; exchange: Exchange }> {
+  const exchange = await s.exchange({
+    method: 'POST',
+    path: '/v1/agents/',
+    body: {
+      name: `tutor-${user}`,
+      model: 'openai-proxy/gpt-4o-mini',
+      memory_blocks: [
+        { label: 'persona', value: 'I am a patient tutor.' },
+        { label: 'human', value: `About the student.\nName: ${user}` },
+      ],
+      tags: [`owui-user:${user}`, 'template:tutor', 'letta-openwebui'],
+      metadata: { owui_user_id: user, template: 'tutor' },
+    },
+  })
+  const id = (exchange.json as { id?: string }).id
+  if (!id) throw new Error(`agent create failed: ${JSON.stringify(exchange.json)}`)
+  return { id, exchange }
+}
+
+const send = (text: string, extra: Record<string, unknown> = {}) => ({
+  messages: [{ role: 'user', content: text, otid: crypto.randomUUID() }],
+  streaming: true,
+  stream_tokens: true,
+  include_pings: true,
+  ...extra,
+})
+
+let markers = 0
+function script(replies: Reply[]): string {
+  markers++
+  const match = `REC${markers}x${crypto.randomUUID().slice(0, 6)}`
+  fake.addScript({ match, replies })
+  return match
+}
+
+const SLOW = {
+  content: Array.from({ length: 300 }, (_, i) => `w${i}`).join(' '),
+  chunkDelayMs: 100,
+}
+
+/** Streams a slow answer and, once the first assistant text arrived, runs `during`. */
+async function whileStreaming(
+  s: Session,
+  path: string,
+  body: unknown,
+  during: (runId: string) => Promise<Exchange[]>,
+): Promise<{ stream: Exchange; during: Exchange[] }> {
+  const response = await fetch(`${s.letta.url}${path}`, {
+    method: 'POST',
+    headers: SDK_HEADERS,
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+  })
+  let done: Exchange[] = []
+  let started = false
+  const events = await readSse(response, async (event) => {
+    if (started || !event.includes('"assistant_message"')) return
+    started = true
+    const runId = /"run_id":"(run-[0-9a-f-]+)"/.exec(event)?.[1] ?? ''
+    done = await during(runId)
+  })
+  return {
+    stream: {
+      request: { method: 'POST', path, body },
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? '',
+      sse: events,
+    },
+    during: done,
+  }
+}
+
+async function recordWithoutRedis(s: Session, out: Recording[]) {
+  const keep = (name: string, exchange: Exchange, note?: string) =>
+    out.push({ name, note, ...exchange })
+  const agent = await newAgent(s, 'rec-plain')
+  keep('agent_create', agent.exchange)
+  keep(
+    'agent_list_by_tags',
+    await s.exchange({
+      method: 'GET',
+      path: '/v1/agents/?tags=owui-user%3Arec-plain&tags=template%3Atutor&match_all_tags=true&limit=1',
+    }),
+  )
+  const messages = `/v1/agents/${agent.id}/messages`
+  const answer = await s.exchange({
+    method: 'POST',
+    path: messages,
+    body: send(`Hi ${script([{ reasoning: 'A greeting.', content: 'Hello! How can I help?' }])}`),
+  })
+  keep('stream_answer', answer)
+  const tool = script([
+    {
+      reasoning: 'I should note this.',
+      toolCalls: [
+        { name: 'memory_insert', arguments: { label: 'human', new_string: 'Likes tea' } },
+      ],
+    },
+    { content: 'Noted.' },
+  ])
+  keep(
+    'stream_tool_turn',
+    await s.exchange({ method: 'POST', path: messages, body: send(`I like tea ${tool}`) }),
+  )
+  const limited = script([{ error: { status: 429 } }])
+  keep(
+    'stream_llm_rate_limit',
+    await s.exchange({ method: 'POST', path: messages, body: send(`Hi ${limited}`) }),
+    'the model answers 429 to every attempt',
+  )
+  const broken = script([{ error: { status: 500 } }])
+  keep(
+    'stream_llm_server_error',
+    await s.exchange({ method: 'POST', path: messages, body: send(`Hi ${broken}`) }),
+    'the model answers 500 to every attempt',
+  )
+  keep(
+    'nonstream_answer',
+    await s.exchange({
+      method: 'POST',
+      path: messages,
+      body: {
+        messages: [
+          { role: 'user', content: `Hi ${script([{ reasoning: 'Short.', content: 'Four.' }])}` },
+        ],
+        streaming: false,
+      },
+    }),
+  )
+  keep(
+    'nonstream_llm_rate_limit',
+    await s.exchange({
+      method: 'POST',
+      path: messages,
+      body: {
+        messages: [{ role: 'user', content: `Hi ${script([{ error: { status: 429 } }])}` }],
+        streaming: false,
+      },
+    }),
+  )
+  const cancelled = await whileStreaming(
+    s,
+    messages,
+    send(`Long ${script([SLOW])}`),
+    async (runId) => [
+      await s.exchange({ method: 'POST', path: `${messages}/cancel`, body: { run_ids: [runId] } }),
+    ],
+  )
+  keep('stream_cancelled_by_run_id', cancelled.stream, 'the stream of a run cancelled mid-answer')
+  const cancelAnswer = cancelled.during[0]
+  if (cancelAnswer) keep('cancel_running_run', cancelAnswer)
+  const cancelledRunId = /"run_id":"(run-[0-9a-f-]+)"/.exec(
+    cancelled.stream.sse?.join('') ?? '',
+  )?.[1]
+  if (cancelledRunId) {
+    keep(
+      'run_after_cancel',
+      await s.exchange({ method: 'GET', path: `/v1/runs/${cancelledRunId}` }),
+    )
+  }
+  const finishedRunId = /"run_id":"(run-[0-9a-f-]+)"/.exec(answer.sse?.join('') ?? '')?.[1]
+  keep(
+    'cancel_finished_run',
+    await s.exchange({
+      method: 'POST',
+      path: `${messages}/cancel`,
+      body: { run_ids: [finishedRunId] },
+    }),
+  )
+  const idle = await newAgent(s, 'rec-idle')
+  keep(
+    'cancel_idle_agent',
+    await s.exchange({ method: 'POST', path: `/v1/agents/${idle.id}/messages/cancel`, body: {} }),
+  )
+  keep(
+    'send_to_missing_agent',
+    await s.exchange({
+      method: 'POST',
+      path: '/v1/agents/agent-00000000-0000-4000-8000-000000000000/messages',
+      body: send('Hi'),
+    }),
+  )
+  const conversation = await s.exchange({
+    method: 'POST',
+    path: `/v1/conversations/?agent_id=${agent.id}`,
+    body: {},
+  })
+  keep('conversation_create', conversation)
+  const conversationId = (conversation.json as { id?: string }).id
+  keep(
+    'conversation_stream',
+    await s.exchange({
+      method: 'POST',
+      path: `/v1/conversations/${conversationId}/messages`,
+      body: {
+        messages: [
+          { role: 'user', content: `Hi ${script([{ content: 'Hello from a thread.' }])}` },
+        ],
+        stream_tokens: true,
+        include_pings: true,
+      },
+    }),
+  )
+}
+
+async function recordWithRedis(s: Session, out: Recording[]) {
+  const keep = (name: string, exchange: Exchange, note?: string) =>
+    out.push({ name, note, ...exchange })
+  const agent = await newAgent(s, 'rec-redis')
+  const conversation = await s.exchange({
+    method: 'POST',
+    path: `/v1/conversations/?agent_id=${agent.id}`,
+    body: {},
+  })
+  const conversationId = (conversation.json as { id?: string }).id
+  const path = `/v1/conversations/${conversationId}/messages`
+  const busy = await whileStreaming(
+    s,
+    path,
+    {
+      messages: [{ role: 'user', content: `Long ${script([SLOW])}` }],
+      stream_tokens: true,
+      include_pings: true,
+    },
+    async () => [
+      await s.exchange({
+        method: 'POST',
+        path,
+        body: { messages: [{ role: 'user', content: 'Are you there?' }], stream_tokens: true },
+      }),
+      await s.exchange({
+        method: 'POST',
+        path: `/v1/conversations/${conversationId}/cancel`,
+        body: {},
+      }),
+      await s.exchange({
+        method: 'POST',
+        path: `/v1/agents/${agent.id}/messages`,
+        body: send('And here?'),
+      }),
+    ],
+  )
+  const [second, cancel, direct] = busy.during
+  if (second) keep('redis_conversation_busy', second, 'a second message while a run holds the lock')
+  if (cancel) keep('redis_conversation_cancel', cancel)
+  if (direct) {
+    keep(
+      'redis_agent_direct_while_conversation_busy',
+      direct,
+      'the agent-direct route while a conversation of the agent runs',
+    )
+  }
+  keep('redis_conversation_stream_cancelled', busy.stream)
+}
+
+const cleanup: Array<() => unknown> = [() => fake.stop()]
+let failed = false
+try {
+  await ensureKit(logDir)
+  const recordings: Recording[] = []
+  {
+    const instance = makeInstance()
+    cleanup.push(() => rmSync(instance, { recursive: true, force: true }))
+    const letta = await startLetta({
+      instance,
+      openaiBaseUrl: fake.baseUrl,
+      logFile: join(logDir, 'letta.log'),
+    })
+    cleanup.push(() => letta.child.stop())
+    await recordWithoutRedis(session(letta), recordings)
+    await letta.child.stop()
+  }
+  {
+    const redis = await startRedis(logDir)
+    cleanup.push(() => redis.child.stop())
+    const instance = makeInstance()
+    cleanup.push(() => rmSync(instance, { recursive: true, force: true }))
+    const letta = await startLetta({
+      instance,
+      openaiBaseUrl: fake.baseUrl,
+      redisPort: redis.port,
+      logFile: join(logDir, 'letta-redis.log'),
+    })
+    cleanup.push(() => letta.child.stop())
+    await recordWithRedis(session(letta), recordings)
+  }
+  rmSync(OUT_DIR, { recursive: true, force: true })
+  mkdirSync(OUT_DIR, { recursive: true })
+  for (const recording of recordings) {
+    writeFileSync(join(OUT_DIR, `${recording.name}.json`), normalise(recording))
+  }
+  console.info(`recorded ${recordings.length} exchanges into ${OUT_DIR} (logs: ${logDir})`)
+} catch (error) {
+  failed = true
+  console.error(`record:letta failed: ${(error as Error).message} (logs: ${logDir})`)
+} finally {
+  for (const step of cleanup.reverse()) {
+    try {
+      await step()
+    } catch {
+      // keep stopping the rest
+    }
+  }
+  killAll()
+}
+process.exit(failed ? 1 : 0)

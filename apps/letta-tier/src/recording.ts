@@ -1,0 +1,89 @@
+/** One request to Letta and what it answered. */
+export type Exchange = {
+  request: { method: string; path: string; body?: unknown }
+  status: number
+  contentType: string
+  /** A JSON answer (or its text when it is not JSON). */
+  json?: unknown
+  /** An event-stream answer: one entry per SSE event, without the closing blank line. */
+  sse?: string[]
+}
+
+export type Recording = Exchange & { name: string; note?: string }
+
+/**
+ * Reads an SSE body to its end, event by event; `onEvent` may run calls while the stream is open.
+ * A body cut by the server ends the list (the cut is visible as a missing `[DONE]`).
+ */
+export async function readSse(
+  response: Response,
+  onEvent?: (event: string) => Promise<void>,
+): Promise<string[]> {
+  const events: string[] = []
+  const reader = response.body?.getReader()
+  if (!reader) return events
+  const decoder = new TextDecoder()
+  let buffer = ''
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+        const event = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        events.push(event)
+        await onEvent?.(event)
+      }
+    }
+  } catch {
+    // cut mid-body
+  }
+  if (buffer.trim()) events.push(buffer)
+  return events
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+
+/**
+ * The recording as stable JSON: Letta ids (`agent-…`, `run-…`) and bare UUIDs numbered in order
+ * of appearance, model call ids too, timestamps fixed (format kept: the shape is what matters).
+ */
+export function normalise(recording: Recording): string {
+  let text = JSON.stringify(recording, null, 2)
+  const seen = new Map<string, string>()
+  const counts = new Map<string, number>()
+  const number = (kind: string, value: string, render: (n: number) => string) => {
+    const known = seen.get(value)
+    if (known) return known
+    const n = (counts.get(kind) ?? 0) + 1
+    counts.set(kind, n)
+    const replacement = render(n)
+    seen.set(value, replacement)
+    return replacement
+  }
+  text = text.replace(new RegExp(`\\b([a-z][a-z_]*)-(${UUID})\\b`, 'g'), (whole, prefix: string) =>
+    prefix === 'agent' && whole.endsWith('000000000000')
+      ? whole
+      : number(
+          prefix,
+          whole,
+          (n) => `${prefix}-00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+        ),
+  )
+  text = text.replace(new RegExp(`\\b${UUID}\\b`, 'g'), (whole) =>
+    whole.startsWith('00000000-0000-4000-8000-')
+      ? whole
+      : number('uuid', whole, (n) => `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`),
+  )
+  text = text.replace(/\b(call|chatcmpl)[_-][0-9A-Za-z]{20,}/g, (whole, kind: string) =>
+    number(kind, whole, (n) => `${kind}_${String(n).padStart(24, '0')}`),
+  )
+  text = text.replace(/REC\d+x[0-9a-f]{6}/g, 'REC-MARKER')
+  text = text.replace(
+    /\d{4}-\d\d-\d\d([T ])\d\d:\d\d:\d\d(\.\d+)?/g,
+    (_whole, separator: string, fraction: string | undefined) =>
+      `2026-01-01${separator}00:00:00${fraction ? `.${'0'.repeat(fraction.length - 1)}` : ''}`,
+  )
+  return `${text}\n`
+}
