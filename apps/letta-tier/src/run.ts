@@ -172,4 +172,7 @@ try {
   }
   killAll()
 }
+// Logs are for failures; a green run leaves nothing behind.
+if (status === 0) rmSync(logDir, { recursive: true, force: true })
+else console.info(`letta tier: logs kept in ${logDir}`)
 process.exit(status)
