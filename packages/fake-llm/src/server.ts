@@ -188,6 +188,8 @@ export function startFakeLlm(options: { port?: number } = {}): FakeLlm {
   const server = Bun.serve({
     hostname: '127.0.0.1',
     port: options.port ?? 0,
+    // A fixed port (FAKE_LLM_PORT) held by a stale fake must fail loudly, not share the traffic.
+    reusePort: false,
     development: false,
     async fetch(request, server) {
       const path = new URL(request.url).pathname.replace(/\/+$/, '')
