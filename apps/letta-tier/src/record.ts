@@ -354,7 +354,13 @@ try {
   for (const recording of recordings) {
     writeFileSync(join(OUT_DIR, `${recording.name}.json`), normalise(recording))
   }
-  console.info(`recorded ${recordings.length} exchanges into ${OUT_DIR} (logs: ${logDir})`)
+  // Formatted like every other JSON file in the repo, so `bun run check` and re-recordings agree.
+  await Bun.spawn([process.execPath, 'x', 'biome', 'format', '--write', OUT_DIR], {
+    cwd: REPO_ROOT,
+    stdout: 'ignore',
+    stderr: 'ignore',
+  }).exited
+  console.info(`recorded ${recordings.length} exchanges into ${OUT_DIR}`)
 } catch (error) {
   failed = true
   console.error(`record:letta failed: ${(error as Error).message} (logs: ${logDir})`)
@@ -368,4 +374,5 @@ try {
   }
   killAll()
 }
+if (!failed) rmSync(logDir, { recursive: true, force: true })
 process.exit(failed ? 1 : 0)

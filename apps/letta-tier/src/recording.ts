@@ -80,6 +80,7 @@ export function normalise(recording: Recording): string {
     number(kind, whole, (n) => `${kind}_${String(n).padStart(24, '0')}`),
   )
   text = text.replace(/REC\d+x[0-9a-f]{6}/g, 'REC-MARKER')
+  text = text.replace(/http:\/\/127\.0\.0\.1:\d+/g, 'http://127.0.0.1:PORT')
   text = text.replace(
     /\d{4}-\d\d-\d\d([T ])\d\d:\d\d:\d\d(\.\d+)?/g,
     (_whole, separator: string, fraction: string | undefined) =>
