@@ -1,16 +1,25 @@
-import { generatePipe, PIPE_PATH } from './generate.ts'
+import { relative } from 'node:path'
+import { generatePipe, PIPE_COPIES } from './generate.ts'
 
-/** `bun run generate` writes dist/letta_pipe.py; `--check` only says whether it is current. */
+/**
+ * `bun run generate` writes dist/letta_pipe.py and the server's copy of it; `--check` only says
+ * whether both are current.
+ */
 const rendered = generatePipe()
-const file = Bun.file(PIPE_PATH)
-const current = (await file.exists()) ? await file.text() : ''
-if (process.argv.includes('--check')) {
-  if (current !== rendered) {
-    console.error('apps/pipe/dist/letta_pipe.py is stale: run `bun run generate` and commit it.')
-    process.exit(1)
+const root = new URL('../../../', import.meta.url).pathname
+let stale = false
+for (const path of PIPE_COPIES) {
+  const file = Bun.file(path)
+  const name = relative(root, path.pathname)
+  const current = (await file.exists()) ? await file.text() : ''
+  if (current === rendered) continue
+  if (process.argv.includes('--check')) {
+    console.error(`${name} is stale: run \`bun run generate\` and commit it.`)
+    stale = true
+  } else {
+    await Bun.write(path, rendered)
+    console.info(`wrote ${name}`)
   }
-  console.info('apps/pipe/dist/letta_pipe.py is up to date.')
-} else if (current !== rendered) {
-  await Bun.write(PIPE_PATH, rendered)
-  console.info('wrote apps/pipe/dist/letta_pipe.py')
 }
+if (stale) process.exit(1)
+if (process.argv.includes('--check')) console.info('the generated pipe is up to date.')

@@ -149,3 +149,7 @@ export function generatePipe(): string {
 }
 
 export const PIPE_PATH = new URL('../dist/letta_pipe.py', import.meta.url)
+/** The same bytes, shipped with the server (GET /v1/pipe.py), which is deployed without apps/pipe. */
+export const SERVER_PIPE_PATH = new URL('../../server/generated/letta_pipe.py', import.meta.url)
+/** Every place the generated pipe is committed; CI checks that each is current. */
+export const PIPE_COPIES = [PIPE_PATH, SERVER_PIPE_PATH]

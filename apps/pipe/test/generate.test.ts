@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'bun:test'
 import { EVENT_NAMES, PROTOCOL_VERSION } from '@letta-openwebui/events'
-import { FORBIDDEN_SUBSTRINGS, generatePipe, PIPE_PATH } from '../src/generate.ts'
+import {
+  FORBIDDEN_SUBSTRINGS,
+  generatePipe,
+  PIPE_COPIES,
+  PIPE_PATH,
+  SERVER_PIPE_PATH,
+} from '../src/generate.ts'
 
 const rendered = generatePipe()
 /** OpenWebUI's frontmatter line pattern (backend/open_webui/utils/plugin.py). */
@@ -21,6 +27,11 @@ function frontmatter(text: string): Record<string, string> {
 describe('the generated pipe', () => {
   it('is the committed dist/letta_pipe.py, byte for byte (run `bun run generate` if not)', async () => {
     expect(await Bun.file(PIPE_PATH).text()).toBe(rendered)
+  })
+
+  it('ships the same bytes with the server, which is deployed without apps/pipe', async () => {
+    expect(PIPE_COPIES).toContain(SERVER_PIPE_PATH)
+    expect(await Bun.file(SERVER_PIPE_PATH).text()).toBe(rendered)
   })
 
   it('renders the same bytes every time', () => {

@@ -5,7 +5,7 @@ import { AgentDirectory } from './letta/agents.ts'
 import type { Letta } from './letta/client.ts'
 import { LettaProbe } from './letta/probe.ts'
 import type { Logger } from './log.ts'
-import { auth } from './modules/auth.ts'
+import { auth, keyChecker } from './modules/auth.ts'
 import { chat } from './modules/chat.ts'
 import { errors, MAX_BODY_BYTES } from './modules/errors.ts'
 import { health } from './modules/health.ts'
@@ -38,11 +38,12 @@ export function createApp(deps: AppDeps) {
     idleTimeoutMs: deps.idleTimeoutMs,
     maxTurnMs: deps.maxTurnMs,
   })
-  const probe = new LettaProbe(deps.letta, deps.lettaTarget.url, deps.lettaTarget.mode)
+  const probe = new LettaProbe(deps.letta, deps.lettaTarget.url, deps.lettaTarget.mode, catalog)
   // Bun's own hard cap (a bare 413) sits above ours, so honest clients get the JSON 413 below it.
+  // The key first, before the body is even looked at; then its size, depth and shape.
   const app = new Elysia({ serve: { maxRequestBodySize: 2 * MAX_BODY_BYTES } })
-    .use(errors(deps.logger))
     .use(auth(deps.bridgeApiKey))
+    .use(errors(deps.logger))
     .use(
       openapi({
         path: '/docs',
@@ -58,10 +59,10 @@ export function createApp(deps: AppDeps) {
         },
       }),
     )
-    .use(health(probe))
-    .use(templates(catalog, deps.bridgeApiKey))
-    .use(chat({ service, catalog, bridgeApiKey: deps.bridgeApiKey, keepaliveMs: deps.keepaliveMs }))
-    .use(pipeFile(deps.bridgeApiKey))
+    .use(health(probe, keyChecker(deps.bridgeApiKey)))
+    .use(templates(catalog))
+    .use(chat({ service, catalog, keepaliveMs: deps.keepaliveMs }))
+    .use(pipeFile())
   return { app, service, agents, probe }
 }
 

@@ -34,12 +34,17 @@ try {
       'BUN_CONFIG_MAX_HTTP_REQUESTS is not set: at most 256 chats can stream at once; start with `bun run start` or set it to 65535',
     )
   const letta = await server.probe.check()
-  if (letta.reachable) logger.info('Letta is reachable', { letta: letta.url })
+  if (letta.reachable)
+    logger.info('Letta is reachable', { letta: letta.url, version: letta.version })
   else
     logger.warn('Letta is NOT reachable; chats will fail until it is', {
       letta: letta.url,
       problem: letta.problem,
     })
+  // Said now, not when the first student's agent cannot be created.
+  for (const problem of letta.templates) {
+    logger.error('a template does not fit this Letta: fix it in TEMPLATES_FILE', { problem })
+  }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       server.stop().finally(() => process.exit(0))

@@ -44,6 +44,21 @@ describe('bun run dev', () => {
     }
   })
 
+  it('listens on 127.0.0.1 only while authentication is off', async () => {
+    const { child, url, lines } = await launch({})
+    try {
+      const port = new URL(url ?? '').port
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200)
+      // 127.0.0.2 is this machine too: a server bound to 0.0.0.0 would answer there.
+      const outside = await fetch(`http://127.0.0.2:${port}/health`).catch((error) => error)
+      expect(outside).toBeInstanceOf(Error)
+      expect(lines.some((line) => line.includes('authentication is OFF'))).toBe(true)
+    } finally {
+      child.kill()
+      await child.exited
+    }
+  })
+
   it('starts when the configured Letta is down, and /health says why it is degraded', async () => {
     const { child, url } = await launch({ LETTA_BASE_URL: 'http://127.0.0.1:9' })
     try {

@@ -35,7 +35,16 @@ const mutatedBody = fc
   )
   .map(([key, value]) => ({ ...chatBody(), [key]: value }))
 
+/** Arrays and objects nested far past the bridge's depth limit, balanced or not. */
+const deepBody = fc
+  .tuple(fc.integer({ min: 30, max: 80_000 }), fc.constantFrom('[', '{"a":'), fc.boolean())
+  .map(([depth, open, balanced]) => {
+    const close = open === '[' ? ']' : '}'
+    return `${open.repeat(depth)}${open === '[' ? '' : '1'}${balanced ? close.repeat(depth) : ''}`
+  })
+
 const anyBody = fc.oneof(
+  deepBody,
   mutatedBody.map((body) => JSON.stringify(body)),
   fc.jsonValue().map((value) => JSON.stringify(value)),
   fc.string({ maxLength: 200 }),

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { ErrorBody, Health, PROTOCOL_VERSION, ROUTES, TemplateList } from '@letta-openwebui/events'
 import type { Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { PIPE_FILE } from '../src/modules/pipe-file.ts'
 import type { Stack } from './utils.ts'
 import { BRIDGE_KEY, chatBody, json, post, startStack } from './utils.ts'
 
@@ -56,8 +57,91 @@ describe('bridge routes', () => {
 
   it('rejects a body that is not JSON with 400', async () => {
     const response = await post(stack.server, ROUTES.chat, '{"protocolVersion": ')
-    expect([400, 422]).toContain(response.status)
+    expect(response.status).toBe(400)
     expect((await json<ErrorJson>(response)).code).toBe('invalid_request')
+  })
+
+  it('never echoes the body in a validation error', async () => {
+    const secret = 'the-students-private-words-0451'
+    const response = await post(stack.server, ROUTES.chatStream, {
+      ...chatBody({ message: secret }),
+      user: { id: 7, name: secret },
+    })
+    expect(response.status).toBe(422)
+    expect(await response.text()).not.toContain(secret)
+  })
+
+  it('without the key, tells nothing about the body, the protocol or the templates', async () => {
+    const answers = await Promise.all(
+      [
+        {},
+        chatBody({ protocolVersion: 'old' }),
+        chatBody({ template: 'wizard' }),
+        chatBody({ template: 'tutor' }),
+      ].map(async (body) => {
+        const response = await post(stack.server, ROUTES.chatStream, body, { key: null })
+        return { status: response.status, body: await response.text() }
+      }),
+    )
+    for (const answer of answers) {
+      expect(answer.status).toBe(401)
+      expect(answer.body).not.toContain(PROTOCOL_VERSION)
+    }
+    // A known and an unknown template get the same answer: names cannot be probed.
+    expect(new Set(answers.map((answer) => answer.body)).size).toBe(1)
+  })
+
+  it('answers 401 without reading the body when the key is missing', async () => {
+    // A body that is never finished: only an answer that does not wait for it can arrive.
+    const deep = '['.repeat(20_000)
+    let closeBody = () => {}
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(deep))
+        closeBody = () => {
+          try {
+            controller.close()
+          } catch {
+            // fetch already let go of the body once the answer came: nothing to close.
+          }
+        }
+      },
+    })
+    try {
+      const response = await fetch(`${stack.server.url}${ROUTES.chatStream}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        duplex: 'half',
+      } as RequestInit)
+      expect(response.status).toBe(401)
+      expect((await json<ErrorJson>(response)).code).toBe('unauthorized')
+    } finally {
+      closeBody()
+    }
+  })
+
+  it('refuses JSON nested deeper than the limit with a clear 400, and stays responsive', async () => {
+    for (const body of [
+      `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`,
+      `${'['.repeat(60_000)}${']'.repeat(60_000)}`,
+    ]) {
+      const response = await post(stack.server, ROUTES.chatStream, body)
+      expect(response.status).toBe(400)
+      const error = await json<ErrorJson>(response)
+      expect(error).toMatchObject({ code: 'invalid_request' })
+      expect(error.message).toContain('nested more than')
+      expect((await fetch(`${stack.server.url}${ROUTES.health}`)).status).toBe(200)
+    }
+  })
+
+  it('still reads brackets inside strings as text, not as nesting', async () => {
+    const response = await post(
+      stack.server,
+      ROUTES.chat,
+      chatBody({ message: `${'[{'.repeat(100)} " ]]} ${'}]'.repeat(100)}` }),
+    )
+    expect(response.status).toBe(200)
   })
 
   it('rejects an old pipe with a message telling the admin to re-upload it', async () => {
@@ -88,16 +172,34 @@ describe('bridge routes', () => {
     expect(list.templates.map((template) => template.title)).toContain('Tutor')
   })
 
-  it('reports health with the Letta URL and the protocol version', async () => {
+  it('reports health with the Letta URL, versions and template fit to a caller with the key', async () => {
     const health = await json<Static<typeof Health>>(
-      await fetch(`${stack.server.url}${ROUTES.health}`),
+      await fetch(`${stack.server.url}${ROUTES.health}`, {
+        headers: { authorization: `Bearer ${BRIDGE_KEY}` },
+      }),
     )
     expect(Value.Check(Health, health)).toBe(true)
     expect(health).toMatchObject({
       status: 'ok',
       protocolVersion: PROTOCOL_VERSION,
-      letta: { url: stack.sim.url, reachable: true, mode: 'letta' },
+      letta: {
+        url: stack.sim.url,
+        reachable: true,
+        mode: 'letta',
+        version: '0.16.8',
+        templates: [],
+      },
     })
+  })
+
+  it('tells a caller without the key only whether the bridge is up', async () => {
+    for (const authorization of [undefined, 'Bearer not-the-key-at-all-000000']) {
+      const response = await fetch(`${stack.server.url}${ROUTES.health}`, {
+        headers: authorization ? { authorization } : {},
+      })
+      expect(response.status).toBe(200)
+      expect(await response.json()).toEqual({ status: 'ok' })
+    }
   })
 
   it('serves OpenAPI docs generated from the schemas', async () => {
@@ -110,7 +212,7 @@ describe('bridge routes', () => {
     expect(JSON.stringify(spec)).toContain('protocolVersion')
   })
 
-  it('serves the generated pipe file for download', async () => {
+  it('serves the generated pipe file for download, from the copy that ships with the server', async () => {
     const response = await fetch(`${stack.server.url}${ROUTES.pipeFile}`, {
       headers: { authorization: `Bearer ${BRIDGE_KEY}` },
     })
@@ -118,6 +220,8 @@ describe('bridge routes', () => {
     const text = await response.text()
     expect(text.split('\n')[0]).toBe('"""')
     expect(text).toContain(PROTOCOL_VERSION)
+    expect(PIPE_FILE.pathname).toStartWith(new URL('../', import.meta.url).pathname)
+    expect(text).toBe(await Bun.file(PIPE_FILE).text())
   })
 
   it('answers an unknown route with 404 JSON', async () => {

@@ -5,7 +5,7 @@ import { createLettaClient } from '../src/letta/client.ts'
 import { templateProblems } from '../src/letta/template-check.ts'
 import { TemplateCatalog } from '../src/templates.ts'
 import type { Stack } from './utils.ts'
-import { chatBody, startStack, streamChat, summarize } from './utils.ts'
+import { BRIDGE_KEY, chatBody, startStack, streamChat, summarize } from './utils.ts'
 
 /** A self-hosted Letta pointed at an OpenAI-compatible endpoint other than api.openai.com. */
 const PROXIED = {
@@ -34,6 +34,19 @@ describe('templates that do not fit the Letta server', () => {
       'template "tutor": Letta offers no model "openai/gpt-4o-mini"; it offers: openai-proxy/gpt-4o-mini, letta/letta-free',
       'template "tutor": Letta offers no embedding "openai/text-embedding-3-small"; it offers: letta/letta-free',
     ])
+  })
+
+  it('reports it in /health (degraded, with the line) to a caller with the key', async () => {
+    const health = await (
+      await fetch(`${stack.server.url}/health`, {
+        headers: { authorization: `Bearer ${BRIDGE_KEY}` },
+      })
+    ).json()
+    expect(health.status).toBe('degraded')
+    expect(health.letta.reachable).toBe(true)
+    expect(health.letta.templates[0]).toContain('Letta offers no model "openai/gpt-4o-mini"')
+    const anonymous = await (await fetch(`${stack.server.url}/health`)).json()
+    expect(anonymous).toEqual({ status: 'degraded' })
   })
 
   it('finds nothing to report when every handle is offered', async () => {

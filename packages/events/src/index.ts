@@ -9,7 +9,7 @@ export {
   type StopReason,
 } from './events.ts'
 export { ChatRequest, ChatUser, MAX_MESSAGE_CHARS, TemplateName } from './request.ts'
-export { ChatResult, Health, TemplateInfo, TemplateList } from './responses.ts'
+export { ChatResult, Health, HealthSummary, TemplateInfo, TemplateList } from './responses.ts'
 export { DEFAULT_PORT, DEFAULT_SERVER_URL, ROUTES } from './routes.ts'
 export {
   decodeEvent,

@@ -38,9 +38,18 @@ export const ChatResult = Type.Object(
 )
 export type ChatResult = Static<typeof ChatResult>
 
+const HealthStatus = Type.Union([Type.Literal('ok'), Type.Literal('degraded')], {
+  description: "degraded: Letta is unreachable, or does not offer a template's model.",
+})
+
+/** What `GET /health` tells anyone: up, or degraded. */
+export const HealthSummary = Type.Object({ status: HealthStatus }, { additionalProperties: false })
+export type HealthSummary = Static<typeof HealthSummary>
+
+/** What `GET /health` tells a caller with the bridge's key: why, where and which versions. */
 export const Health = Type.Object(
   {
-    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+    status: HealthStatus,
     protocolVersion: Type.String(),
     letta: Type.Object({
       url: Type.String({ description: 'The Letta server the bridge talks to.' }),
@@ -48,7 +57,11 @@ export const Health = Type.Object(
         description: 'demo = the embedded simulation, no real agents.',
       }),
       reachable: Type.Boolean(),
+      version: Type.Optional(Type.String({ description: "Letta's own version." })),
       problem: Type.Optional(Type.String({ description: 'Why Letta is not reachable.' })),
+      templates: Type.Array(Type.String(), {
+        description: 'One line per template whose model or embedding Letta does not offer.',
+      }),
     }),
   },
   { additionalProperties: false },

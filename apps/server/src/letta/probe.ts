@@ -1,4 +1,6 @@
+import type { TemplateCatalog } from '../templates.ts'
 import type { Letta } from './client.ts'
+import { templateProblems } from './template-check.ts'
 
 /** How long /health waits for Letta, and how long an answer is reused. */
 const PROBE_TIMEOUT_MS = 2_000
@@ -8,10 +10,14 @@ export type LettaStatus = {
   url: string
   mode: 'letta' | 'demo'
   reachable: boolean
+  /** Letta's own version, from its health answer. */
+  version?: string
   problem?: string
+  /** Templates whose model or embedding this Letta does not offer, one line each. */
+  templates: string[]
 }
 
-/** Asks Letta's health endpoint whether it is up, without ever throwing. */
+/** Asks Letta whether it is up and whether it fits the templates, without ever throwing. */
 export class LettaProbe {
   private last: { at: number; status: Promise<LettaStatus> } | undefined
 
@@ -19,6 +25,7 @@ export class LettaProbe {
     private readonly letta: Letta,
     private readonly url: string,
     private readonly mode: 'letta' | 'demo',
+    private readonly catalog: TemplateCatalog,
   ) {}
 
   check(): Promise<LettaStatus> {
@@ -32,8 +39,9 @@ export class LettaProbe {
   private async probe(): Promise<LettaStatus> {
     const base = { url: this.url, mode: this.mode }
     try {
-      await this.letta.health({ timeout: PROBE_TIMEOUT_MS, maxRetries: 0 })
-      return { ...base, reachable: true }
+      const health = await this.letta.health({ timeout: PROBE_TIMEOUT_MS, maxRetries: 0 })
+      const templates = await templateProblems(this.letta, this.catalog)
+      return { ...base, reachable: true, version: health.version, templates }
     } catch (error) {
       const status = (error as { status?: number }).status
       const problem =
@@ -42,7 +50,7 @@ export class LettaProbe {
           : status
             ? `Letta answered HTTP ${status}`
             : `no answer from ${this.url} (is Letta running?)`
-      return { ...base, reachable: false, problem }
+      return { ...base, reachable: false, problem, templates: [] }
     }
   }
 }

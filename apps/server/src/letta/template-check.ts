@@ -3,6 +3,8 @@ import type { Letta } from './client.ts'
 
 /** Handles named in a problem line: enough to see the pattern (e.g. `openai-proxy/…`). */
 const HANDLES_SHOWN = 8
+/** /health waits on this too: a Letta that lists slowly is reported as fitting, not awaited. */
+const LIST_TIMEOUT_MS = 2_000
 
 /**
  * Whether Letta offers every template's model and embedding handle. A self-hosted Letta whose
@@ -16,8 +18,8 @@ export async function templateProblems(letta: Letta, catalog: TemplateCatalog): 
   let embedding: string[]
   try {
     const [models, embeddings] = await Promise.all([
-      letta.models.list(undefined, { maxRetries: 0 }),
-      letta.models.embeddings.list({ maxRetries: 0 }),
+      letta.models.list(undefined, { maxRetries: 0, timeout: LIST_TIMEOUT_MS }),
+      letta.models.embeddings.list({ maxRetries: 0, timeout: LIST_TIMEOUT_MS }),
     ])
     llm = handles(models)
     embedding = handles(embeddings)

@@ -10,7 +10,6 @@ import type { TemplateCatalog } from '../templates.ts'
 import type { ChatService } from '../turn/chat-service.ts'
 import { foldTurn } from '../turn/fold.ts'
 import { sseResponse } from '../turn/sse-response.ts'
-import { auth } from './auth.ts'
 
 /** An AbortController that also fires when the client's request is aborted. */
 function followRequest(request: Request): AbortController {
@@ -23,14 +22,11 @@ function followRequest(request: Request): AbortController {
 export const chat = (options: {
   service: ChatService
   catalog: TemplateCatalog
-  bridgeApiKey: string | undefined
   keepaliveMs: number
 }) =>
   new Elysia({ name: 'chat' })
-    .use(auth(options.bridgeApiKey))
     .model({ 'chat.request': ChatRequest, 'chat.result': ChatResult })
     .guard({
-      bridgeAuth: true,
       body: 'chat.request',
       beforeHandle({ body, status }) {
         if (body.protocolVersion !== PROTOCOL_VERSION) {

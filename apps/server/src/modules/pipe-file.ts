@@ -1,12 +1,15 @@
 import { errorBody, ROUTES } from '@letta-openwebui/events'
 import { Elysia } from 'elysia'
-import { auth } from './auth.ts'
 
-/** The committed, generated pipe (apps/pipe/dist), for admins to download and upload. */
-export const PIPE_FILE = new URL('../../../pipe/dist/letta_pipe.py', import.meta.url)
+/**
+ * The generated pipe, for admins to download and upload. `bun run generate` writes this copy
+ * beside apps/pipe/dist/letta_pipe.py (byte for byte; CI checks both), so a server deployed
+ * without apps/pipe still serves it.
+ */
+export const PIPE_FILE = new URL('../../generated/letta_pipe.py', import.meta.url)
 
-export const pipeFile = (bridgeApiKey: string | undefined) =>
-  new Elysia({ name: 'pipe-file' }).use(auth(bridgeApiKey)).get(
+export const pipeFile = () =>
+  new Elysia({ name: 'pipe-file' }).get(
     ROUTES.pipeFile,
     async ({ status }) => {
       const file = Bun.file(PIPE_FILE)
@@ -25,5 +28,5 @@ export const pipeFile = (bridgeApiKey: string | undefined) =>
         },
       })
     },
-    { bridgeAuth: true, detail: { summary: 'Download the generated OpenWebUI pipe' } },
+    { detail: { summary: 'Download the generated OpenWebUI pipe' } },
   )
