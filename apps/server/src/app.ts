@@ -23,6 +23,7 @@ export type AppDeps = {
   idleTimeoutMs: number
   maxTurnMs: number
   keepaliveMs: number
+  clientStallTimeoutMs: number
   catalog?: TemplateCatalog
 }
 
@@ -61,7 +62,14 @@ export function createApp(deps: AppDeps) {
     )
     .use(health(probe, keyChecker(deps.bridgeApiKey)))
     .use(templates(catalog))
-    .use(chat({ service, catalog, keepaliveMs: deps.keepaliveMs }))
+    .use(
+      chat({
+        service,
+        catalog,
+        keepaliveMs: deps.keepaliveMs,
+        clientStallTimeoutMs: deps.clientStallTimeoutMs,
+      }),
+    )
     .use(pipeFile())
   return { app, service, agents, probe }
 }

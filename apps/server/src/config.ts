@@ -11,6 +11,14 @@ export const IDLE_TIMEOUT_DEFAULT_MS = 120_000
 /** Default turn limit: see MAX_TURN_MS. */
 export const MAX_TURN_DEFAULT_MS = 900_000
 
+// Slow readers: what one client that stops reading may cost (the per-stream byte bound is a
+// constant: BODY_HIGH_WATER_BYTES in turn/bounded-body.ts).
+/**
+ * Default for CLIENT_STALL_TIMEOUT_MS. A live reader takes something within seconds; a minute of
+ * nothing means it is stuck, and it still holds its agent's Letta run.
+ */
+export const CLIENT_STALL_TIMEOUT_DEFAULT_MS = 60_000
+
 const Milliseconds = (fallback: number, description: string) =>
   Type.Integer({ minimum: 100, maximum: 3_600_000, default: fallback, description })
 
@@ -43,6 +51,10 @@ export const Env = Type.Object({
       description: 'Agent templates JSON file (config/templates.json).',
     }),
   ),
+  CLIENT_STALL_TIMEOUT_MS: Milliseconds(
+    CLIENT_STALL_TIMEOUT_DEFAULT_MS,
+    'A client that takes nothing from a full stream buffer for this long is dropped and its Letta run cancelled.',
+  ),
   LOG_LEVEL: Type.Union(
     [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
     { default: 'info' },
@@ -62,6 +74,7 @@ export type Config = {
   keepaliveMs: number
   /** undefined = the built-in config/templates.json. */
   templatesFile: string | undefined
+  clientStallTimeoutMs: number
   logLevel: Env['LOG_LEVEL']
 }
 
@@ -76,6 +89,7 @@ const HINTS: Record<string, string> = {
   LETTA_IDLE_TIMEOUT_MS: 'milliseconds between 100 and 3600000',
   MAX_TURN_MS: 'milliseconds between 100 and 3600000',
   KEEPALIVE_MS: 'milliseconds between 100 and 3600000',
+  CLIENT_STALL_TIMEOUT_MS: 'milliseconds between 100 and 3600000',
   LOG_LEVEL: 'one of debug, info, warn, error',
 }
 
@@ -117,6 +131,7 @@ export function loadConfig(
     maxTurnMs: env.MAX_TURN_MS,
     keepaliveMs: env.KEEPALIVE_MS,
     templatesFile: env.TEMPLATES_FILE,
+    clientStallTimeoutMs: env.CLIENT_STALL_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
   }
 }

@@ -21,6 +21,7 @@ try {
     maxTurnMs: config.maxTurnMs,
     keepaliveMs: config.keepaliveMs,
     templatesFile: config.templatesFile,
+    clientStallTimeoutMs: config.clientStallTimeoutMs,
     logger,
   })
   logger.info('bridge listening', {

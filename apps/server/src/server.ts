@@ -1,7 +1,12 @@
 import type { BridgeApp } from './app.ts'
 import { createApp } from './app.ts'
 import type { Config } from './config.ts'
-import { ConfigError, IDLE_TIMEOUT_DEFAULT_MS, MAX_TURN_DEFAULT_MS } from './config.ts'
+import {
+  CLIENT_STALL_TIMEOUT_DEFAULT_MS,
+  ConfigError,
+  IDLE_TIMEOUT_DEFAULT_MS,
+  MAX_TURN_DEFAULT_MS,
+} from './config.ts'
 import { createLettaClient } from './letta/client.ts'
 import type { Logger } from './log.ts'
 import { createLogger } from './log.ts'
@@ -22,6 +27,7 @@ export type ServerOptions = {
   keepaliveMs?: number
   /** An agent templates JSON file instead of the built-in config/templates.json. */
   templatesFile?: string
+  clientStallTimeoutMs?: number
   logLevel?: Config['logLevel']
   logger?: Logger
 }
@@ -72,6 +78,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxTurnMs: options.maxTurnMs ?? MAX_TURN_DEFAULT_MS,
     keepaliveMs: options.keepaliveMs ?? 15_000,
     catalog: options.templatesFile ? loadTemplateCatalog(options.templatesFile) : undefined,
+    clientStallTimeoutMs: options.clientStallTimeoutMs ?? CLIENT_STALL_TIMEOUT_DEFAULT_MS,
   })
   const host = options.host ?? (options.bridgeApiKey ? '0.0.0.0' : '127.0.0.1')
   bridge.app.listen({ port: options.port ?? 0, hostname: host })

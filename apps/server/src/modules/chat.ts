@@ -23,6 +23,7 @@ export const chat = (options: {
   service: ChatService
   catalog: TemplateCatalog
   keepaliveMs: number
+  clientStallTimeoutMs: number
 }) =>
   new Elysia({ name: 'chat' })
     .model({ 'chat.request': ChatRequest, 'chat.result': ChatResult })
@@ -54,6 +55,7 @@ export const chat = (options: {
         const abort = followRequest(request)
         return sseResponse(options.service.turn(body, abort.signal), {
           keepaliveMs: options.keepaliveMs,
+          stallTimeoutMs: options.clientStallTimeoutMs,
           onClose: () => abort.abort(),
         })
       },

@@ -1,5 +1,6 @@
 import type { BridgeEvent } from '@letta-openwebui/events'
 import { encodeEvent } from '@letta-openwebui/events'
+import { BoundedBody } from './bounded-body.ts'
 import { IdleWatchdog } from './idle-watchdog.ts'
 
 /** Shared: encoding is stateless. */
@@ -14,50 +15,51 @@ export const SSE_HEADERS = {
 }
 
 /**
- * Streams bridge events to the client as they come (no buffering), numbered from 0, with a
- * keepalive event whenever nothing was sent for `keepaliveMs`. Each batch (the events of one
- * upstream read) goes out in one write. `onClose` runs when the client goes away, so the turn
- * can stop Letta.
+ * Streams bridge events to the client as they come, numbered from 0, with a keepalive event
+ * whenever nothing was sent for `keepaliveMs`. Each batch (the events of one upstream read) goes
+ * out in one write. When the client reads slower than Letta writes, the next batch is taken only
+ * once the client has drained some of the bounded body, so Letta's stream waits too. `onClose`
+ * runs when the client goes away or is dropped for taking nothing for `stallTimeoutMs`, so the
+ * turn can stop Letta; the turn is still read to its end, to nobody, so that it can clean up.
  */
 export function sseResponse(
   batches: AsyncIterable<BridgeEvent[]>,
-  options: { keepaliveMs: number; onClose: () => void },
+  options: { keepaliveMs: number; stallTimeoutMs: number; onClose: () => void },
 ): Response {
   let seq = 0
-  let open = true
-  let keepalive: IdleWatchdog | undefined
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const send = (batch: BridgeEvent[]) => {
-        if (!open) return
-        let text = ''
-        for (const event of batch) text += encodeEvent(seq++, event)
-        controller.enqueue(encoder.encode(text))
-        keepalive?.touch()
-      }
-      keepalive = new IdleWatchdog(
-        options.keepaliveMs,
-        () => send([{ event: 'keepalive', data: {} }]),
-        { repeat: true },
-      )
-      const pump = async () => {
-        try {
-          for await (const batch of batches) send(batch)
-        } finally {
-          keepalive?.stop()
-          if (open) {
-            open = false
-            controller.close()
-          }
-        }
-      }
-      pump().catch(() => {})
-    },
-    cancel() {
-      open = false
-      keepalive?.stop()
+  const body = new BoundedBody({
+    stallTimeoutMs: options.stallTimeoutMs,
+    onClose: () => {
+      keepalive.stop()
       options.onClose()
     },
   })
-  return new Response(body, { headers: SSE_HEADERS })
+  const send = (batch: BridgeEvent[]) => {
+    let text = ''
+    for (const event of batch) text += encodeEvent(seq++, event)
+    body.write(encoder.encode(text))
+    keepalive.touch()
+  }
+  // A client with bytes still queued has no silence to fill: no keepalives pile up behind them.
+  const keepalive = new IdleWatchdog(
+    options.keepaliveMs,
+    () => {
+      if (body.hasRoom) send([{ event: 'keepalive', data: {} }])
+    },
+    { repeat: true },
+  )
+  const pump = async () => {
+    try {
+      for await (const batch of batches) {
+        if (!body.isOpen) continue
+        send(batch)
+        if (!body.hasRoom) await body.drained()
+      }
+    } finally {
+      keepalive.stop()
+      body.end()
+    }
+  }
+  pump().catch(() => {})
+  return new Response(body.stream, { headers: SSE_HEADERS })
 }

@@ -1,0 +1,96 @@
+import { IdleWatchdog } from './idle-watchdog.ts'
+
+/**
+ * Bytes one response may hold for a client that reads slower than Letta writes: a few hundred
+ * token events, enough to keep a socket busy between reads; the kernel's socket buffers absorb
+ * bursts beyond it, so more would only cost memory per stuck client.
+ */
+export const BODY_HIGH_WATER_BYTES = 64 * 1024
+
+/** Why a body ended before its writer finished. */
+export type CloseReason = 'client_gone' | 'client_stalled'
+
+/**
+ * A streamed response body with back-pressure: it holds at most `BODY_HIGH_WATER_BYTES` (plus the
+ * last write), and its writer waits on `drained()` until the client takes some of it. A client that
+ * takes nothing for `stallTimeoutMs` while the body is full is dropped (its connection is cut).
+ * `onClose` runs once when the client goes away or is dropped, never after a normal `end()`.
+ */
+export class BoundedBody {
+  readonly stream: ReadableStream<Uint8Array>
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  private open = true
+  private wake: (() => void) | undefined
+  private stall: IdleWatchdog | undefined
+
+  constructor(
+    private readonly options: {
+      stallTimeoutMs: number
+      onClose: (reason: CloseReason) => void
+    },
+  ) {
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller
+        },
+        // Called whenever the queue drops below the mark: the client made progress.
+        pull: () => this.progress(),
+        cancel: () => this.leave('client_gone'),
+      },
+      { highWaterMark: BODY_HIGH_WATER_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
+    )
+  }
+
+  get isOpen(): boolean {
+    return this.open
+  }
+
+  /** Whether a write now stays under the mark (false once closed). */
+  get hasRoom(): boolean {
+    return this.open && (this.controller?.desiredSize ?? 0) > 0
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.open) this.controller?.enqueue(bytes)
+  }
+
+  /** Resolves when the client has taken some of the queue, or the body is closed. */
+  drained(): Promise<void> {
+    if (!this.open || this.hasRoom) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.wake = resolve
+      this.stall = new IdleWatchdog(this.options.stallTimeoutMs, () => this.drop())
+    })
+  }
+
+  /** The writer is done: what is queued is still delivered, then the stream ends. */
+  end(): void {
+    if (!this.open) return
+    this.open = false
+    this.progress()
+    this.controller?.close()
+  }
+
+  private progress(): void {
+    this.stall?.stop()
+    this.stall = undefined
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+
+  /** Erroring the body makes Bun cut the connection, which frees the socket's buffers too. */
+  private drop(): void {
+    if (!this.open) return
+    this.leave('client_stalled')
+    this.controller?.error(new Error('client stopped reading'))
+  }
+
+  private leave(reason: CloseReason): void {
+    if (!this.open) return
+    this.open = false
+    this.progress()
+    this.options.onClose(reason)
+  }
+}
