@@ -80,11 +80,14 @@ export class BoundedBody {
     wake?.()
   }
 
-  /** Erroring the body makes Bun cut the connection, which frees the socket's buffers too. */
+  /**
+   * Erroring the body makes Bun cut the connection, which frees the socket's buffers too; with
+   * no reason given, Bun does so without printing one.
+   */
   private drop(): void {
     if (!this.open) return
     this.leave('client_stalled')
-    this.controller?.error(new Error('client stopped reading'))
+    this.controller?.error()
   }
 
   private leave(reason: CloseReason): void {
