@@ -136,3 +136,40 @@ export async function pool<T>(
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker))
   return results
 }
+
+/**
+ * Sends `message` and takes the response head, then never reads the body: a client whose socket
+ * has stopped draining. `signal` hangs it up.
+ */
+export async function openUnread(
+  target: { url: string; key?: string; agentId?: string },
+  userId: string,
+  message: string,
+  signal: AbortSignal,
+): Promise<Response> {
+  const direct = target.agentId !== undefined
+  const response = await fetch(
+    direct
+      ? `${target.url}/v1/agents/${target.agentId}/messages`
+      : `${target.url}${ROUTES.chatStream}`,
+    {
+      method: 'POST',
+      headers: direct
+        ? SDK_HEADERS
+        : { 'content-type': 'application/json', authorization: `Bearer ${target.key}` },
+      body: JSON.stringify(
+        direct
+          ? {
+              messages: [{ role: 'user', content: message }],
+              streaming: true,
+              stream_tokens: true,
+              include_pings: true,
+            }
+          : { protocolVersion: PROTOCOL_VERSION, user: { id: userId }, message },
+      ),
+      signal,
+    },
+  )
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`)
+  return response
+}

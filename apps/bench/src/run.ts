@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stallAfter, tokenStream } from '@letta-openwebui/letta-sim'
 import type { StreamRecord } from './clients.ts'
-import { createSimAgent, enqueue, pool, readBridge, readDirect } from './clients.ts'
+import { createSimAgent, enqueue, openUnread, pool, readBridge, readDirect } from './clients.ts'
+import { FIREHOSE_MESSAGE } from './firehose.ts'
 import { measurePipeCost } from './pipe-cost.ts'
 import { cpuMs, cpuPercent, openFileHardLimit, rssBytes } from './proc.ts'
 import type { Child } from './processes.ts'
@@ -22,6 +23,10 @@ const IDLE_STREAMS = Math.min(
   Math.floor((openFileHardLimit() - 500) / 2),
 )
 const THROUGHPUT_TOKENS = 20_000
+/** Case 6: how long the clients that never read are held while Letta streams at full speed. */
+const UNREAD_WINDOW_MS = 10_000
+/** Case 6 ends early past this, so that a bridge without back-pressure cannot exhaust the machine. */
+const UNREAD_RSS_CEILING_BYTES = 4 * 2 ** 30
 
 type Row = {
   case: string
@@ -196,9 +201,7 @@ async function holdIdleStreams(
   const rssBefore = rssBytes(proxy.pid)
   await enqueue(sim.url, stallAfter(3), streams)
   const abort = new AbortController()
-  const active = async () =>
-    ((await (await fetch(`${sim.url}/_sim/state`)).json()) as { streams: { active: number } })
-      .streams.active
+  const active = () => activeSimStreams(sim)
   const baseline = await active()
   const held = Array.from({ length: streams }, (_, i) =>
     open(i, abort.signal).catch(() => undefined),
@@ -224,10 +227,71 @@ async function holdIdleStreams(
   }
 }
 
+async function activeSimStreams(sim: Child): Promise<number> {
+  const state = (await (await fetch(`${sim.url}/_sim/state`)).json()) as {
+    streams: { active: number }
+  }
+  return state.streams.active
+}
+
+/**
+ * Case 6: `clients` streams opened through `proxy` and never read while letta-sim answers each
+ * with an endless full-speed firehose. Filling their buffers leaves garbage that the collector
+ * returns when it likes, so the figure that tells a bound from a leak is the growth over the
+ * window's second half: flat when bounded, hundreds of MB per second when not.
+ */
+async function holdUnreadStreams(
+  sim: Child,
+  proxy: Child,
+  clients: number,
+  open: (index: number, signal: AbortSignal) => Promise<Response>,
+) {
+  await Bun.sleep(2_000)
+  const rssBefore = rssBytes(proxy.pid)
+  const baseline = await activeSimStreams(sim)
+  const abort = new AbortController()
+  // Held until the end: a response nobody references is collected, and Bun closes its connection.
+  const held = await Promise.all(
+    Array.from({ length: clients }, (_, i) => open(i, abort.signal).catch(() => undefined)),
+  )
+  const started = performance.now()
+  let peak = rssBefore
+  let rssHalfway: number | undefined
+  while (performance.now() - started < UNREAD_WINDOW_MS && peak < UNREAD_RSS_CEILING_BYTES) {
+    await Bun.sleep(200)
+    const rss = rssBytes(proxy.pid)
+    peak = Math.max(peak, rss)
+    if (performance.now() - started >= UNREAD_WINDOW_MS / 2) rssHalfway ??= rss
+  }
+  const windowMs = performance.now() - started
+  const rssEnd = rssBytes(proxy.pid)
+  // Streams Letta still had open: each client's stream lasted the whole window.
+  const lasted = (await activeSimStreams(sim)) - baseline
+  abort.abort()
+  const deadline = performance.now() + 60_000
+  while ((await activeSimStreams(sim)) > baseline && performance.now() < deadline)
+    await Bun.sleep(200)
+  return {
+    clients: held.filter(Boolean).length,
+    lasted,
+    windowMs,
+    rssBeforeMb: rssBefore / 2 ** 20,
+    rssPeakMb: peak / 2 ** 20,
+    rssEndMb: rssEnd / 2 ** 20,
+    growthMb: (rssEnd - rssBefore) / 2 ** 20,
+    peakGrowthMb: (peak - rssBefore) / 2 ** 20,
+    secondHalfGrowthMb: (rssEnd - (rssHalfway ?? rssBefore)) / 2 ** 20,
+    stoppedAtCeiling: peak >= UNREAD_RSS_CEILING_BYTES,
+  }
+}
+
 const ms = (value: number) => `${round(value, 2)} ms`
 
-/** `bun run bench [latency] [ttft] [throughput] [idle] [pipe]`: some cases only; default all. */
-const CASES = ['latency', 'ttft', 'throughput', 'idle', 'pipe'] as const
+/**
+ * `bun run bench [latency] [ttft] [throughput] [idle] [pipe] [unread]`: some cases only; default
+ * all.
+ */
+const CASES = ['latency', 'ttft', 'throughput', 'idle', 'pipe', 'unread'] as const
 const asked = process.argv.slice(2)
 const unknown = asked.filter((name) => !(CASES as readonly string[]).includes(name))
 if (unknown.length > 0) throw new Error(`unknown bench case ${unknown}; choose from ${CASES}`)
@@ -345,6 +409,47 @@ async function pipeRow(sim: Child, bridge: Child) {
   })
 }
 
+async function unreadRows(sim: Child, bridge: Child) {
+  const floor = await startFloorProxy(sim.url)
+  try {
+    for (const clients of [3, 30]) {
+      log(`${clients} clients that never read, through the bridge…`)
+      await warmUsers(sim, bridge, clients, `unread${clients}`)
+      const through = await holdUnreadStreams(sim, bridge, clients, (i, signal) =>
+        openUnread(
+          { url: bridge.url, key: BRIDGE_KEY },
+          `unread${clients}-${i}`,
+          FIREHOSE_MESSAGE,
+          signal,
+        ),
+      )
+      log(`${clients} clients that never read, through a bare Bun proxy (the floor)…`)
+      const agents = await pool(clients, 64, (i) =>
+        createSimAgent(sim.url, `unread-floor-${clients}-${i}`),
+      )
+      const bare = await holdUnreadStreams(sim, floor, clients, (i, signal) =>
+        openUnread({ url: floor.url, agentId: agents[i] ?? '' }, '', FIREHOSE_MESSAGE, signal),
+      )
+      results[`unread_${clients}`] = { bridge: through, floor: bare }
+      const growth = (held: typeof through) =>
+        `${round(held.secondHalfGrowthMb, 1)} MB (whole window ${round(held.growthMb, 1)} MB, peak ${round(held.peakGrowthMb, 1)} MB; ${held.lasted} streams still open)${held.stoppedAtCeiling ? `, stopped at the ${UNREAD_RSS_CEILING_BYTES / 2 ** 30} GB ceiling after ${round(held.windowMs / 1000, 1)} s` : ''}`
+      addRow({
+        case: `6. ${through.clients} clients that never read, Letta at full speed for ${UNREAD_WINDOW_MS / 1000} s: RSS growth over the last ${UNREAD_WINDOW_MS / 2000} s (baseline: bare Bun proxy)`,
+        direct: growth(bare),
+        bridge: growth(through),
+        added: `${round(through.secondHalfGrowthMb - bare.secondHalfGrowthMb, 1)} MB (bridge ${round(through.rssBeforeMb, 0)} → ${round(through.rssEndMb, 0)} MB)`,
+        target: 'flat: ≤ 1 MB per client',
+        met:
+          !through.stoppedAtCeiling &&
+          through.lasted === clients &&
+          through.secondHalfGrowthMb <= clients,
+      })
+    }
+  } finally {
+    await floor.stop()
+  }
+}
+
 async function main() {
   const started = wallClock()
   await withStack({}, async (sim, bridge) => {
@@ -357,6 +462,8 @@ async function main() {
     if (wanted('idle')) await idleRow(sim, bridge)
     if (wanted('pipe')) await pipeRow(sim, bridge)
   })
+
+  if (wanted('unread')) await withStack({}, unreadRows)
   const table = [
     '| case | direct (baseline) | through the bridge | added | target | met |',
     '| --- | --- | --- | --- | --- | --- |',

@@ -1,0 +1,20 @@
+import type { Step } from '@letta-openwebui/letta-sim'
+import { tokenStream } from '@letta-openwebui/letta-sim'
+
+/** The message that makes the bench's letta-sim answer with the firehose instead of its demo. */
+export const FIREHOSE_MESSAGE = 'bench: firehose'
+
+/** ~1 KB per answer event: the stream is heavy in bytes, as a long answer or tool output is. */
+const TOKEN_TEXT = `${'x'.repeat(1023)} `
+/** 4 GB per stream: more than any bridge drains in the bench's 10 s window. */
+const FIREHOSE_TOKENS = 4_000_000
+
+/**
+ * An answer streamed as fast as the connection takes it, far longer than any bench window. One
+ * frame object repeated, so the scenario costs letta-sim a pointer per token, not a kilobyte.
+ */
+export function firehose(): Step[] {
+  const [token, ...finish] = tokenStream({ tokens: 1, text: () => TOKEN_TEXT })
+  if (!token) throw new Error('tokenStream gave no steps')
+  return [...new Array<Step>(FIREHOSE_TOKENS).fill(token), ...finish]
+}
