@@ -12,13 +12,17 @@ export type CloseReason = 'client_gone' | 'client_stalled'
 
 /**
  * A streamed response body with back-pressure: it holds at most `BODY_HIGH_WATER_BYTES` (plus the
- * last write), and its writer waits on `drained()` until the client takes some of it. A client that
+ * last write), and its writer waits on `drained()` until the client has taken it. A client that
  * takes nothing for `stallTimeoutMs` while the body is full is dropped (its connection is cut).
  * `onClose` runs once when the client goes away or is dropped, never after a normal `end()`.
+ *
+ * The bytes are counted here rather than by a byte-length queuing strategy: with one, Bun keeps
+ * ~5 KB more per open stream (measured with 2,000 idle streams), which idle chats would all pay.
  */
 export class BoundedBody {
   readonly stream: ReadableStream<Uint8Array>
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  private queuedBytes = 0
   private open = true
   private wake: (() => void) | undefined
   private stall: IdleWatchdog | undefined
@@ -29,17 +33,18 @@ export class BoundedBody {
       onClose: (reason: CloseReason) => void
     },
   ) {
-    this.stream = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.controller = controller
-        },
-        // Called whenever the queue drops below the mark: the client made progress.
-        pull: () => this.progress(),
-        cancel: () => this.leave('client_gone'),
+    this.stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.controller = controller
       },
-      { highWaterMark: BODY_HIGH_WATER_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
-    )
+      // The default strategy (one chunk) calls this whenever the queue is empty: the client's
+      // connection has taken everything written so far.
+      pull: () => {
+        this.queuedBytes = 0
+        this.progress()
+      },
+      cancel: () => this.leave('client_gone'),
+    })
   }
 
   get isOpen(): boolean {
@@ -48,14 +53,17 @@ export class BoundedBody {
 
   /** Whether a write now stays under the mark (false once closed). */
   get hasRoom(): boolean {
-    return this.open && (this.controller?.desiredSize ?? 0) > 0
+    return this.open && this.queuedBytes < BODY_HIGH_WATER_BYTES
   }
 
   write(bytes: Uint8Array): void {
-    if (this.open) this.controller?.enqueue(bytes)
+    if (!this.open) return
+    // Counted first: a waiting reader takes the chunk at once, and the pull that follows resets it.
+    this.queuedBytes += bytes.byteLength
+    this.controller?.enqueue(bytes)
   }
 
-  /** Resolves when the client has taken some of the queue, or the body is closed. */
+  /** Resolves when the client has taken what is queued, or the body is closed. */
   drained(): Promise<void> {
     if (!this.open || this.hasRoom) return Promise.resolve()
     return new Promise((resolve) => {
