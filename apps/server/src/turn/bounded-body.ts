@@ -7,13 +7,10 @@ import { IdleWatchdog } from './idle-watchdog.ts'
  */
 export const BODY_HIGH_WATER_BYTES = 64 * 1024
 
-/** Why a body ended before its writer finished. */
-export type CloseReason = 'client_gone' | 'client_stalled'
-
 /**
  * A streamed response body with back-pressure: it holds at most `BODY_HIGH_WATER_BYTES` (plus the
- * last write), and its writer waits on `drained()` until the client has taken it. A client that
- * takes nothing for `stallTimeoutMs` while the body is full is dropped (its connection is cut).
+ * last write), and its writer waits on `drained()` until the client's connection has taken it. A
+ * client that has not taken it after `stallTimeoutMs` is dropped (its connection is cut).
  * `onClose` runs once when the client goes away or is dropped, never after a normal `end()`.
  *
  * The bytes are counted here rather than by a byte-length queuing strategy: with one, Bun keeps
@@ -27,12 +24,7 @@ export class BoundedBody {
   private wake: (() => void) | undefined
   private stall: IdleWatchdog | undefined
 
-  constructor(
-    private readonly options: {
-      stallTimeoutMs: number
-      onClose: (reason: CloseReason) => void
-    },
-  ) {
+  constructor(private readonly options: { stallTimeoutMs: number; onClose: () => void }) {
     this.stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.controller = controller
@@ -43,7 +35,7 @@ export class BoundedBody {
         this.queuedBytes = 0
         this.progress()
       },
-      cancel: () => this.leave('client_gone'),
+      cancel: () => this.leave(),
     })
   }
 
@@ -94,14 +86,14 @@ export class BoundedBody {
    */
   private drop(): void {
     if (!this.open) return
-    this.leave('client_stalled')
+    this.leave()
     this.controller?.error()
   }
 
-  private leave(reason: CloseReason): void {
+  private leave(): void {
     if (!this.open) return
     this.open = false
     this.progress()
-    this.options.onClose(reason)
+    this.options.onClose()
   }
 }
