@@ -43,6 +43,11 @@ export class BoundedBody {
     return this.open
   }
 
+  /** Whether the client's connection has taken everything written (false once closed). */
+  get isDrained(): boolean {
+    return this.open && this.queuedBytes === 0
+  }
+
   /** Whether a write now stays under the mark (false once closed). */
   get hasRoom(): boolean {
     return this.open && this.queuedBytes < BODY_HIGH_WATER_BYTES

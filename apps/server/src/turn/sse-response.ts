@@ -18,9 +18,10 @@ export const SSE_HEADERS = {
  * Streams bridge events to the client as they come, numbered from 0, with a keepalive event
  * whenever nothing was sent for `keepaliveMs`. Each batch (the events of one upstream read) goes
  * out in one write. When the client reads slower than Letta writes, the next batch is taken only
- * once the client has drained some of the bounded body, so Letta's stream waits too. `onClose`
- * runs when the client goes away or is dropped for taking nothing for `stallTimeoutMs`, so the
- * turn can stop Letta; the turn is still read to its end, to nobody, so that it can clean up.
+ * once the client's connection has taken the bounded body's queue, so Letta's stream waits too.
+ * `onClose` runs when the client goes away or is dropped (its queue not taken for
+ * `stallTimeoutMs`), so the turn can stop Letta; the turn is still read to its end, to nobody, so
+ * that it can clean up.
  */
 export function sseResponse(
   batches: AsyncIterable<BridgeEvent[]>,
@@ -40,11 +41,11 @@ export function sseResponse(
     body.write(encoder.encode(text))
     keepalive.touch()
   }
-  // A client with bytes still queued has no silence to fill: no keepalives pile up behind them.
+  // A client with bytes still queued has no silence to fill: keepalives never pile up behind them.
   const keepalive = new IdleWatchdog(
     options.keepaliveMs,
     () => {
-      if (body.hasRoom) send([{ event: 'keepalive', data: {} }])
+      if (body.isDrained) send([{ event: 'keepalive', data: {} }])
     },
     { repeat: true },
   )
