@@ -51,6 +51,7 @@ export const Env = Type.Object({
       description: 'Agent templates JSON file (config/templates.json).',
     }),
   ),
+  /** Why a minute: see CLIENT_STALL_TIMEOUT_DEFAULT_MS. */
   CLIENT_STALL_TIMEOUT_MS: Milliseconds(
     CLIENT_STALL_TIMEOUT_DEFAULT_MS,
     'A client that takes nothing from a full stream buffer for this long is dropped and its Letta run cancelled.',
