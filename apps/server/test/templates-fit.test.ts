@@ -5,7 +5,7 @@ import { createLettaClient } from '../src/letta/client.ts'
 import { templateProblems } from '../src/letta/template-check.ts'
 import { TemplateCatalog } from '../src/templates.ts'
 import type { Stack } from './utils.ts'
-import { BRIDGE_KEY, chatBody, startStack, streamChat, summarize } from './utils.ts'
+import { BRIDGE_KEY, chatBody, json, startStack, streamChat, summarize } from './utils.ts'
 
 /** A self-hosted Letta pointed at an OpenAI-compatible endpoint other than api.openai.com. */
 const PROXIED = {
@@ -37,11 +37,14 @@ describe('templates that do not fit the Letta server', () => {
   })
 
   it('reports it in /health (degraded, with the line) to a caller with the key', async () => {
-    const health = await (
+    const health = await json<{
+      status: string
+      letta: { reachable: boolean; templates: string[] }
+    }>(
       await fetch(`${stack.server.url}/health`, {
         headers: { authorization: `Bearer ${BRIDGE_KEY}` },
-      })
-    ).json()
+      }),
+    )
     expect(health.status).toBe('degraded')
     expect(health.letta.reachable).toBe(true)
     expect(health.letta.templates[0]).toContain('Letta offers no model "openai/gpt-4o-mini"')
