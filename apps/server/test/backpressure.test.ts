@@ -128,6 +128,11 @@ describe('a client stuck past CLIENT_STALL_TIMEOUT_MS', () => {
     }
     expect(seen.some((event) => event.event === 'done')).toBe(false)
     await expectNoLeaks(stack)
+    // The log tells a stuck client from one that hung up.
+    const chat = stack.logs
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.message === 'chat')
+    expect(chat).toMatchObject({ userId: 'bp-stuck', outcome: 'client_stalled' })
   }, 60_000)
 
   it('a slow reader that keeps reading gets the whole answer, byte for byte, and one done', async () => {
@@ -155,6 +160,45 @@ describe('a client stuck past CLIENT_STALL_TIMEOUT_MS', () => {
     expect(seen.answer).toBe(expectedAnswer(tokens))
     expect(seen.doneCount).toBe(1)
     expect(events.at(-1)?.event).toBe('done')
+    await expectNoLeaks(stack)
+  }, 60_000)
+})
+
+describe('a client that pauses longer than the Letta idle timeout', () => {
+  let stack: Stack
+  beforeAll(async () => {
+    stack = await startStack({ idleTimeoutMs: 500, clientStallTimeoutMs: 120_000 })
+  })
+  afterAll(() => stack.stop())
+
+  it('is not taken for a stalled Letta: Letta was waiting for the client, not silent', async () => {
+    const tokens = 8_000
+    stack.sim.enqueue(tokenStream({ tokens, text: bigToken }))
+    const response = await post(
+      stack.server,
+      ROUTES.chatStream,
+      chatBody({ user: { id: 'bp-pause' } }),
+    )
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    const first = await reader.read()
+    // Three idle timeouts without reading: the bridge's buffer fills and it stops reading Letta.
+    await Bun.sleep(1_500)
+    const rest = new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (first.value) controller.enqueue(first.value)
+      },
+      async pull(controller) {
+        const { value, done } = await reader.read()
+        if (done) controller.close()
+        else controller.enqueue(value)
+      },
+    })
+    const events: BridgeEvent[] = []
+    for await (const event of readEvents(rest)) events.push(event)
+    const seen = summarize(events)
+    expect(seen.errors).toEqual([])
+    expect(seen.answer).toBe(expectedAnswer(tokens))
+    expect(seen.doneCount).toBe(1)
     await expectNoLeaks(stack)
   }, 60_000)
 })

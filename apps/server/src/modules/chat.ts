@@ -56,7 +56,8 @@ export const chat = (options: {
         return sseResponse(options.service.turn(body, abort.signal), {
           keepaliveMs: options.keepaliveMs,
           stallTimeoutMs: options.clientStallTimeoutMs,
-          onClose: () => abort.abort(),
+          // The reason reaches the turn's log: hung up, or dropped as stuck.
+          onClose: (reason) => abort.abort(reason),
         })
       },
       { detail: { summary: 'Send a message to your agent; answer as server-sent events' } },

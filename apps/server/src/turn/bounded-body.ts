@@ -7,6 +7,9 @@ import { IdleWatchdog } from './idle-watchdog.ts'
  */
 export const BODY_HIGH_WATER_BYTES = 64 * 1024
 
+/** Why a body ended before its writer finished: the client hung up, or was dropped as stuck. */
+export type CloseReason = 'client_gone' | 'client_stalled'
+
 /**
  * A streamed response body with back-pressure: it holds at most `BODY_HIGH_WATER_BYTES` (plus the
  * last write), and its writer waits on `drained()` until the client's connection has taken it. A
@@ -24,7 +27,9 @@ export class BoundedBody {
   private wake: (() => void) | undefined
   private stall: IdleWatchdog | undefined
 
-  constructor(private readonly options: { stallTimeoutMs: number; onClose: () => void }) {
+  constructor(
+    private readonly options: { stallTimeoutMs: number; onClose: (reason: CloseReason) => void },
+  ) {
     this.stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.controller = controller
@@ -35,7 +40,7 @@ export class BoundedBody {
         this.queuedBytes = 0
         this.progress()
       },
-      cancel: () => this.leave(),
+      cancel: () => this.leave('client_gone'),
     })
   }
 
@@ -91,14 +96,14 @@ export class BoundedBody {
    */
   private drop(): void {
     if (!this.open) return
-    this.leave()
+    this.leave('client_stalled')
     this.controller?.error()
   }
 
-  private leave(): void {
+  private leave(reason: CloseReason): void {
     if (!this.open) return
     this.open = false
     this.progress()
-    this.options.onClose()
+    this.options.onClose(reason)
   }
 }

@@ -22,7 +22,11 @@ export type ChatDeps = {
 }
 
 /** Why a turn ended, for the request log. */
-type Outcome = 'ok' | 'error' | 'client_closed'
+type Outcome = 'ok' | 'error' | 'client_closed' | 'client_stalled'
+
+/** The client left: it hung up, or the bridge dropped it for taking nothing (see BoundedBody). */
+const clientOutcome = (signal: AbortSignal): Outcome =>
+  signal.reason === 'client_stalled' ? 'client_stalled' : 'client_closed'
 
 /** Why the bridge itself ended a Letta stream early. */
 type Cutoff = 'stalled' | 'overdue'
@@ -110,7 +114,7 @@ export class ChatService {
       if (mapper.stopReason === 'requires_approval') outcome = 'error'
     } catch (error) {
       if (signal.aborted) {
-        outcome = 'client_closed'
+        outcome = clientOutcome(signal)
         stopReason = 'cancelled'
       } else {
         const body =
@@ -138,7 +142,7 @@ export class ChatService {
       clearTimeout(turnTimer)
     }
     if (signal.aborted && outcome === 'ok') {
-      outcome = 'client_closed'
+      outcome = clientOutcome(signal)
       stopReason = 'cancelled'
     }
     log.runId = mapper.runId
@@ -207,7 +211,12 @@ export class ChatService {
         for await (const frames of lettaFrames(response)) {
           watchdog.touch()
           const events = frames.flatMap((frame) => mapper.map(frame))
-          if (events.length > 0) yield events
+          if (events.length === 0) continue
+          // While the client is slow to take this batch, Letta is not read: that wait is the
+          // client's, not Letta's silence.
+          watchdog.hold()
+          yield events
+          watchdog.touch()
         }
       } finally {
         this.openUpstreams--

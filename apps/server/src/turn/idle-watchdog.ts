@@ -7,6 +7,7 @@ export class IdleWatchdog {
   static live = 0
 
   private last = performance.now()
+  private held = false
   private timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
@@ -20,6 +21,12 @@ export class IdleWatchdog {
 
   touch(): void {
     this.last = performance.now()
+    this.held = false
+  }
+
+  /** Stops counting until the next `touch()`: the silence meanwhile is not the watched side's. */
+  hold(): void {
+    this.held = true
   }
 
   stop(): void {
@@ -32,6 +39,7 @@ export class IdleWatchdog {
   private arm(delay: number): void {
     this.timer = setTimeout(() => {
       const idle = performance.now() - this.last
+      if (this.held) return this.arm(this.idleMs)
       if (idle < this.idleMs) return this.arm(this.idleMs - idle)
       if (!this.options.repeat) {
         this.stop()

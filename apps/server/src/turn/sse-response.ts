@@ -1,5 +1,6 @@
 import type { BridgeEvent } from '@letta-openwebui/events'
 import { encodeEvent } from '@letta-openwebui/events'
+import type { CloseReason } from './bounded-body.ts'
 import { BoundedBody } from './bounded-body.ts'
 import { IdleWatchdog } from './idle-watchdog.ts'
 
@@ -25,14 +26,14 @@ export const SSE_HEADERS = {
  */
 export function sseResponse(
   batches: AsyncIterable<BridgeEvent[]>,
-  options: { keepaliveMs: number; stallTimeoutMs: number; onClose: () => void },
+  options: { keepaliveMs: number; stallTimeoutMs: number; onClose: (reason: CloseReason) => void },
 ): Response {
   let seq = 0
   const body = new BoundedBody({
     stallTimeoutMs: options.stallTimeoutMs,
-    onClose: () => {
+    onClose: (reason) => {
       keepalive.stop()
-      options.onClose()
+      options.onClose(reason)
     },
   })
   const send = (batch: BridgeEvent[]) => {
