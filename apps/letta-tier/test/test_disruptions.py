@@ -4,7 +4,7 @@ Letta dying (SIGKILL) in the middle of an answer (Letta stays down afterwards)."
 import asyncio
 
 import pytest
-from conftest import readable_sentence, wait_for
+from conftest import readable_sentence
 from harness.openwebui import chat
 
 
@@ -33,8 +33,17 @@ def test_letta_killed_mid_stream_ends_the_stream_with_a_sentence(tier, pipe):
     tier.script(mark, [{"content": words, "chunkDelayMs": 50}])
 
     async def scenario():
-        turn = asyncio.create_task(chat(pipe, f"Talk to me {mark}", valves=tier.valves, user={"id": f"kill-{mark}"}))
-        await asyncio.to_thread(wait_for, lambda: tier.model_calls(mark), "Letta to call the model", 60)
+        # Letta dies only once the answer has started to reach the chat: its words must stay.
+        answering = asyncio.Event()
+
+        def observe(seen):
+            if seen.answer:
+                answering.set()
+
+        turn = asyncio.create_task(
+            chat(pipe, f"Talk to me {mark}", valves=tier.valves, user={"id": f"kill-{mark}"}, observe=observe)
+        )
+        await asyncio.wait_for(answering.wait(), timeout=60)
         await asyncio.to_thread(tier.kill_letta)
         return await asyncio.wait_for(turn, timeout=120)
 
