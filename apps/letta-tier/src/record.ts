@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Reply } from '@letta-openwebui/fake-llm'
 import { startFakeLlm } from '@letta-openwebui/fake-llm'
+import { readRawEvents } from '@letta-openwebui/letta-sim'
 import type { Letta } from './kit.ts'
 import { ensureKit, kitPresent, makeInstance, REPO_ROOT, startLetta, startRedis } from './kit.ts'
 import { killAll } from './processes.ts'
 import type { Exchange, Recording } from './recording.ts'
-import { normalise, readSse } from './recording.ts'
+import { normalise } from './recording.ts'
 
 const OUT_DIR = join(REPO_ROOT, 'packages/letta-sim/fixtures/real')
 /** What the SDK sends; without it Letta refuses `streaming: true` (pre-1.0 clients). */
@@ -47,7 +48,7 @@ function session(letta: Letta): Session {
       })
       const contentType = response.headers.get('content-type') ?? ''
       if (contentType.startsWith('text/event-stream')) {
-        return { request, status: response.status, contentType, sse: await readSse(response) }
+        return { request, status: response.status, contentType, sse: await readRawEvents(response) }
       }
       const text = await response.text()
       let json: unknown = text
@@ -118,7 +119,7 @@ async function whileStreaming(
   })
   let done: Exchange[] = []
   let started = false
-  const events = await readSse(response, async (event) => {
+  const events = await readRawEvents(response, async (event) => {
     if (started || !event.includes('"assistant_message"')) return
     started = true
     const runId = /"run_id":"(run-[0-9a-f-]+)"/.exec(event)?.[1] ?? ''

@@ -11,38 +11,6 @@ export type Exchange = {
 
 export type Recording = Exchange & { name: string; note?: string }
 
-/**
- * Reads an SSE body to its end, event by event; `onEvent` may run calls while the stream is open.
- * A body cut by the server ends the list (the cut is visible as a missing `[DONE]`).
- */
-export async function readSse(
-  response: Response,
-  onEvent?: (event: string) => Promise<void>,
-): Promise<string[]> {
-  const events: string[] = []
-  const reader = response.body?.getReader()
-  if (!reader) return events
-  const decoder = new TextDecoder()
-  let buffer = ''
-  try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      buffer += decoder.decode(value, { stream: true })
-      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-        const event = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        events.push(event)
-        await onEvent?.(event)
-      }
-    }
-  } catch {
-    // cut mid-body
-  }
-  if (buffer.trim()) events.push(buffer)
-  return events
-}
-
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 
 /**

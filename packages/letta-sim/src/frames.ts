@@ -131,6 +131,39 @@ export function splitEvents(transcript: string): string[] {
   return events
 }
 
+/**
+ * Reads a Letta SSE body to its end as raw events (the text between blank lines, as sent), for
+ * recordings that keep Letta's exact bytes; `onEvent` may make calls while the stream is open.
+ * A body cut by the server ends the list (the cut shows as a missing `[DONE]`).
+ */
+export async function readRawEvents(
+  response: Response,
+  onEvent?: (event: string) => Promise<void>,
+): Promise<string[]> {
+  const events: string[] = []
+  const reader = response.body?.getReader()
+  if (!reader) return events
+  const decoder = new TextDecoder()
+  let buffer = ''
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      buffer += decoder.decode(value, { stream: true })
+      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+        const event = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        events.push(event)
+        await onEvent?.(event)
+      }
+    }
+  } catch {
+    // Cut mid-body: what arrived is the recording.
+  }
+  if (buffer.trim()) events.push(buffer)
+  return events
+}
+
 /** The `event:` name and joined `data:` lines of one raw SSE event. */
 export function readEvent(raw: string): { event?: string; data: string } {
   let event: string | undefined

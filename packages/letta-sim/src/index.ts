@@ -10,6 +10,7 @@ export type {
   StopReasonFrame,
   UsageFrame,
 } from './frames.ts'
+export { readRawEvents } from './frames.ts'
 export type { Query, RecordedRequest } from './http.ts'
 export type { ModelCatalog } from './models.ts'
 export { DEFAULT_MODELS } from './models.ts'

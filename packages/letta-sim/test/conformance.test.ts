@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LettaSim, Step } from '../src/index.ts'
-import { errorBeforeOutput, reasoningToolAnswer, startLettaSim, tokenStream } from '../src/index.ts'
+import {
+  errorBeforeOutput,
+  readRawEvents,
+  reasoningToolAnswer,
+  startLettaSim,
+  tokenStream,
+} from '../src/index.ts'
 
 const REAL_DIR = join(import.meta.dir, '../fixtures/real')
 
@@ -220,31 +226,6 @@ function compareExchanges(name: string, realExchange: Exchange, simExchange: Exc
 
 let sim: LettaSim
 
-async function readEvents(response: Response, onEvent?: (event: string) => Promise<void>) {
-  const events: string[] = []
-  const reader = response.body?.getReader()
-  if (!reader) return events
-  const decoder = new TextDecoder()
-  let buffer = ''
-  try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      buffer += decoder.decode(value, { stream: true })
-      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-        const event = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        events.push(event)
-        await onEvent?.(event)
-      }
-    }
-  } catch {
-    // cut mid-body
-  }
-  if (buffer.trim()) events.push(buffer)
-  return events
-}
-
 async function exchange(
   method: string,
   path: string,
@@ -258,7 +239,7 @@ async function exchange(
   })
   const contentType = response.headers.get('content-type') ?? ''
   if (contentType.startsWith('text/event-stream')) {
-    return { status: response.status, contentType, sse: await readEvents(response, onEvent) }
+    return { status: response.status, contentType, sse: await readRawEvents(response, onEvent) }
   }
   return { status: response.status, contentType, json: await response.json() }
 }
