@@ -2,6 +2,7 @@ import type { LettaSim } from '@letta-openwebui/letta-sim'
 import { startLettaSim } from '@letta-openwebui/letta-sim'
 import type { RunningServer } from '@letta-openwebui/server/server'
 import { startServer } from '@letta-openwebui/server/server'
+import { BrowserSession } from './browser.ts'
 import { OPENWEBUI_URL_ENV } from './kit.ts'
 import type { Account, ModelEntry } from './openwebui-api.ts'
 import { OpenWebUIApi } from './openwebui-api.ts'
@@ -76,3 +77,12 @@ export async function listedModel(stack: TierStack, token: string, id = TUTOR_MO
 /** Letta message sends so far (what reaches the agent). */
 export const lettaMessages = (sim: LettaSim) =>
   sim.requests.filter((request) => request.method === 'POST' && /\/messages$/.test(request.path))
+
+/** The stack, an admin's browser tab on it, and the Tutor model as that tab's model picker has it. */
+export type AdminTab = { stack: TierStack; tab: BrowserSession; tutor: ModelEntry }
+
+export async function openAdminTab(): Promise<AdminTab> {
+  const stack = await tierStack()
+  const tab = await BrowserSession.open(stack.api, stack.admin.token)
+  return { stack, tab, tutor: await listedModel(stack, stack.admin.token) }
+}

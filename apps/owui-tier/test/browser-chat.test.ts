@@ -1,19 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { tokenStream } from '@letta-openwebui/letta-sim'
-import type { BrowserTurn, ChatEvent } from '../src/browser.ts'
-import { BrowserSession } from '../src/browser.ts'
+import type { BrowserSession, BrowserTurn, ChatEvent } from '../src/browser.ts'
 import type { ModelEntry } from '../src/openwebui-api.ts'
 import { until } from '../src/processes.ts'
 import type { TierStack } from '../src/stack.ts'
-import { listedModel, tierStack } from '../src/stack.ts'
+import { listedModel, openAdminTab } from '../src/stack.ts'
 
 let stack: TierStack
 let tab: BrowserSession
 let tutor: ModelEntry
 beforeAll(async () => {
-  stack = await tierStack()
-  tab = await BrowserSession.open(stack.api, stack.admin.token)
-  tutor = await listedModel(stack, stack.admin.token)
+  ;({ stack, tab, tutor } = await openAdminTab())
 }, 180_000)
 afterAll(() => tab?.close())
 

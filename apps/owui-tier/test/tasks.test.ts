@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { BrowserSession } from '../src/browser.ts'
+import type { BrowserSession } from '../src/browser.ts'
 import type { ModelEntry } from '../src/openwebui-api.ts'
 import type { TierStack } from '../src/stack.ts'
-import { lettaMessages, listedModel, TUTOR_MODEL, tierStack } from '../src/stack.ts'
+import { lettaMessages, listedModel, openAdminTab, TUTOR_MODEL } from '../src/stack.ts'
 
 let stack: TierStack
 let tab: BrowserSession
 let tutor: ModelEntry
 beforeAll(async () => {
-  stack = await tierStack()
-  tab = await BrowserSession.open(stack.api, stack.admin.token)
-  tutor = await listedModel(stack, stack.admin.token)
+  ;({ stack, tab, tutor } = await openAdminTab())
 }, 180_000)
 afterAll(() => tab?.close())
 

@@ -186,6 +186,32 @@ describe('upstream faults', () => {
     }
   }, 20_000)
 
+  it('counts a large frame arriving in parts as Letta alive, not stalled', async () => {
+    const answer = 'A long answer. '.repeat(2_000)
+    const frame = `data: ${JSON.stringify({
+      id: 'message-00000000-0000-4000-8000-000000000001',
+      date: '2026-11-23T00:00:00+00:00',
+      message_type: 'assistant_message',
+      otid: '00000000-0000-4000-8000-000000000002',
+      content: answer,
+    })}\n\n`
+    const third = Math.ceil(frame.length / 3)
+    // Each part comes within the idle timeout (400 ms); the whole frame takes longer than it.
+    stack.sim.enqueue([
+      { raw: frame.slice(0, third) },
+      { sleep: 250 },
+      { raw: frame.slice(third, 2 * third) },
+      { sleep: 250 },
+      { raw: frame.slice(2 * third) },
+      ...tokenStream({ tokens: 0 }),
+    ])
+    const seen = summarize(
+      await streamChat(stack.server, chatBody({ user: { id: 'fault-parts' } })),
+    )
+    expect(seen.errors).toEqual([])
+    expect(seen.answer).toBe(answer)
+  })
+
   it('passes on at most a few lines of a huge Letta error message', async () => {
     stack.sim.enqueue(errorBeforeOutput({ message: 'The model said no. '.repeat(260_000) }))
     const events = await streamChat(stack.server, chatBody({ user: { id: 'fault-huge-error' } }))

@@ -24,7 +24,7 @@ type Batch = { messages: LettaStreamingResponse[]; ended: boolean; error?: APIEr
 
 /**
  * Letta's messages from a streaming response the SDK opened (`.asResponse()`), one batch per
- * network read: a read often carries many frames, and passing them on together lets the bridge
+ * network read (possibly empty): a read often carries many frames, and passing them on together lets the bridge
  * write them in one go. Read by the SDK's own rules: `[DONE]` ends the stream, `event: error`
  * throws an APIError carrying Letta's error body (after the messages before it), a frame that is
  * not JSON throws a SyntaxError, other named events are ignored.
@@ -55,7 +55,8 @@ export async function* lettaFrames(response: Response): AsyncGenerator<LettaStre
   }
   for await (const chunk of readBody(response.body)) {
     const { messages, ended, error } = batch(parser.push(decoder.decode(chunk, { stream: true })))
-    if (messages.length > 0) yield messages
+    // Even a read that completes no frame (a large frame arriving in parts) is a sign of life.
+    yield messages
     if (error) throw error
     if (ended) return
   }
