@@ -44,6 +44,17 @@ export function noActiveRuns(target: { agentId?: string; conversationId?: string
   return json({ detail: `CONFLICT: No active runs to cancel for ${scope}` }, 409)
 }
 
+/** `LettaServiceUnavailableError` → 503, for background streaming on a Letta without Redis. */
+export const backgroundNeedsRedis = (): Response =>
+  json(
+    {
+      detail:
+        'INTERNAL_SERVER_ERROR: Background streaming requires Redis to be running. Please ensure ' +
+        'Redis is properly configured. LETTA_REDIS_HOST: None, LETTA_REDIS_PORT: 6379',
+    },
+    503,
+  )
+
 /** `ConversationBusyError` → 409 with the lock holder's run id. */
 export function conversationBusy(runId: string): Response {
   return json(

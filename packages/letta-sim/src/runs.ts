@@ -52,6 +52,48 @@ export type Run = {
   playback: Playback
   createdAt: string
   completedAt?: string
+  /** Sent with `background: true`: its chunks are kept for resuming (Letta's Redis stream). */
+  log?: RunLog
+}
+
+/** Chunks kept in the sim's stand-in for Letta's Redis stream `sse:run:{run_id}`. */
+export const RUN_LOG_MAX_CHUNKS = 10_000
+
+/**
+ * A background run's chunks in order, numbered from 1 like Letta's `seq_id`, for readers that
+ * resume `starting_after` a number; bounded like Letta's `XADD maxlen≈10000`.
+ */
+export class RunLog {
+  readonly chunks: Array<{ seq: number; text: string }> = []
+  done = false
+  private next = 1
+  private readonly listeners = new Set<() => void>()
+
+  /** The number the next chunk gets (message frames carry it as `seq_id`). */
+  peekSeq(): number {
+    return this.next
+  }
+
+  append(text: string): void {
+    this.chunks.push({ seq: this.next++, text })
+    if (this.chunks.length > RUN_LOG_MAX_CHUNKS) this.chunks.shift()
+    this.notify()
+  }
+
+  finish(): void {
+    this.done = true
+    this.notify()
+  }
+
+  /** Calls `listener` on every new chunk and at the end; returns the unsubscribe. */
+  watch(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener()
+  }
 }
 
 /** Ends a still-running run with its final status (a run ends once). */
@@ -108,10 +150,17 @@ export class RunBook {
 
   constructor(private readonly finishedKept = FINISHED_RUNS_KEPT) {}
 
-  start(target: { agentId: string; conversationId?: string; lockKey?: string }): Run {
+  start(target: {
+    agentId: string
+    conversationId?: string
+    lockKey?: string
+    background?: boolean
+  }): Run {
+    const { background, ...where } = target
     const run: Run = {
       id: newId('run'),
-      ...target,
+      ...where,
+      ...(background ? { log: new RunLog() } : {}),
       status: 'running',
       open: true,
       playback: new Playback(),

@@ -13,6 +13,7 @@ import { embeddingModel, llmModel, unknownHandle } from './models.ts'
 import {
   agentNotFound,
   agentNotFoundPlain,
+  backgroundNeedsRedis,
   conversationBusy,
   conversationNotFound,
   droppedResponse,
@@ -131,14 +132,22 @@ const hasInput = (body: Body): boolean =>
   (body.input !== undefined && body.input !== null)
 
 type Target = { agentId: string; conversationId?: string; lockKey?: string }
-type Mode = { streaming: boolean; streamTokens: boolean; includePings: boolean }
+type Mode = {
+  streaming: boolean
+  streamTokens: boolean
+  includePings: boolean
+  /** `background: true`: the run is decoupled from this response and can be resumed. */
+  background: boolean
+}
 
 /** Plays the next scenario for a target: an HTTP error, a stream or a JSON LettaResponse. */
 async function play(call: LettaCall, target: Target, mode: Mode, text: string): Promise<Response> {
   const { state } = call
-  const { lockKey } = target
+  // The conversation lock lives in Redis: a Letta without it lets two runs into one thread.
+  const lockKey = state.settings.redis ? target.lockKey : undefined
   const holder = lockKey ? state.runs.holder({ agentId: target.agentId, lockKey }) : undefined
   if (holder) return conversationBusy(holder.id)
+  if (mode.background && !state.settings.redis) return backgroundNeedsRedis()
   const scenario = state.queue.take(target.agentId) ?? state.settings.defaultScenario
   const steps = resolveScenario(scenario, {
     agentId: target.agentId,
@@ -153,7 +162,7 @@ async function play(call: LettaCall, target: Target, mode: Mode, text: string): 
   // Letta keeps processing a send whose client left (the run is shielded), so this wait is not
   // cut short by the request's signal.
   if (state.settings.runStartLatencyMs > 0) await Bun.sleep(state.settings.runStartLatencyMs)
-  const run = state.runs.start(target)
+  const run = state.runs.start({ ...target, lockKey, background: mode.background })
   if (mode.streaming) {
     const body = streamRun(run, mode.streamTokens ? steps : foldSteps(steps), {
       includePings: mode.includePings,
@@ -201,6 +210,7 @@ async function sendAgentMessage(call: LettaCall, [agentId = '']: string[]): Prom
       streaming,
       streamTokens: body.stream_tokens === true,
       includePings: body.include_pings !== false,
+      background: streaming && body.background === true,
     },
     userText(body),
   )
@@ -293,10 +303,12 @@ async function sendConversationMessage(
     : undefined
   if (conversation) conversation.last_message_at = new Date().toISOString()
   // Conversations stream by default.
+  const streaming = body.streaming !== false
   const mode = {
-    streaming: body.streaming !== false,
+    streaming,
     streamTokens: body.stream_tokens === true,
     includePings: body.include_pings !== false,
+    background: streaming && body.background === true,
   }
   return play(call, target, mode, userText(body))
 }
@@ -336,7 +348,7 @@ function viewRun(run: Run): LettaRun {
     agent_id: run.agentId,
     conversation_id: run.conversationId ?? null,
     base_template_id: null,
-    background: false,
+    background: run.log !== undefined,
     metadata: null,
     request_config: null,
     stop_reason: stopReasons[run.status],
@@ -368,6 +380,49 @@ function listRuns(call: LettaCall): Response {
 function retrieveRun(call: LettaCall, [runId = '']: string[]): Response {
   const run = call.state.runs.get(runId)
   return run ? json(viewRun(run)) : json({ detail: `Run with id ${runId} not found` }, 404)
+}
+
+/**
+ * `POST /v1/runs/{run_id}/stream`: a background run's chunks after `starting_after`, then the
+ * rest as it comes, until the run ends (Letta reads them from its Redis stream).
+ */
+function resumeRun(call: LettaCall, [runId = '']: string[]): Response {
+  const run = call.state.runs.get(runId)
+  if (!run) return json({ detail: `Run with id ${runId} not found` }, 404)
+  if (!run.log) {
+    return json(
+      {
+        detail:
+          'INVALID_ARGUMENT: Run was not created in background mode, so it cannot be retrieved.',
+      },
+      400,
+    )
+  }
+  if (!call.state.settings.redis) return backgroundNeedsRedis()
+  const after = Number(asBody(call.body)?.starting_after ?? 0)
+  const log = run.log
+  let sent = Number.isInteger(after) && after > 0 ? after : 0
+  let unwatch = () => {}
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const flush = () => {
+        for (const chunk of log.chunks) {
+          if (chunk.seq <= sent) continue
+          controller.enqueue(new TextEncoder().encode(chunk.text))
+          sent = chunk.seq
+        }
+        if (log.done) {
+          unwatch()
+          controller.close()
+        }
+      }
+      unwatch = log.watch(flush)
+      flush()
+    },
+    cancel: () => unwatch(),
+  })
+  call.server.timeout(call.request, 0)
+  return new Response(body, { headers: SSE_HEADERS })
 }
 
 const listModels = (call: LettaCall): Response => json(call.state.settings.models.llm.map(llmModel))
@@ -410,4 +465,5 @@ export const LETTA_ROUTES: Route<LettaCall>[] = [
   { method: 'GET', pattern: /^\/v1\/models$/, handle: listModels },
   { method: 'GET', pattern: /^\/v1\/models\/embedding$/, handle: listEmbeddingModels },
   { method: 'GET', pattern: new RegExp(`^/v1/runs/${ID}$`), handle: retrieveRun },
+  { method: 'POST', pattern: new RegExp(`^/v1/runs/${ID}/stream$`), handle: resumeRun },
 ]

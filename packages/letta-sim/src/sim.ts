@@ -43,6 +43,13 @@ export type SimOptions = {
   runStartLatencyMs?: number
   /** The model and embedding handles this Letta offers (agent creation checks against them). */
   models?: ModelCatalog
+  /**
+   * Whether this Letta has Redis (default true, as Letta's Docker image and Letta Cloud do).
+   * With it: one run at a time per conversation (409 busy with the holder's run id), and
+   * `background: true` runs that can be resumed. Without it (a plain `pip install letta`): no
+   * conversation lock, and background streaming is refused with 503.
+   */
+  redis?: boolean
 }
 
 export type LettaSim = {
@@ -110,6 +117,7 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     agentLatencyMs: options.agentLatencyMs ?? 0,
     runStartLatencyMs: options.runStartLatencyMs ?? 0,
     models: options.models ?? DEFAULT_MODELS,
+    redis: options.redis ?? true,
     finishedRunsKept: options.finishedRunsKept ?? FINISHED_RUNS_KEPT,
   })
   const server = Bun.serve({

@@ -25,6 +25,7 @@ export type SimSettings = {
   runStartLatencyMs: number
   finishedRunsKept: number
   models: ModelCatalog
+  redis: boolean
 }
 
 /** Scenarios waiting for a message: FIFO, optionally reserved for one agent. */

@@ -53,6 +53,8 @@ class SseStream {
   private lastWriteAt = performance.now()
   private pingTimer: ReturnType<typeof setTimeout> | undefined
   private sawError = false
+  /** The first reader of a background run left; the run goes on without writing to it. */
+  private readerGone = false
   private readonly envelopes: Envelopes
   private readonly epoch: number
   private readonly clientGone: () => void
@@ -63,7 +65,12 @@ class SseStream {
   ) {
     this.envelopes = new Envelopes(run.id)
     this.epoch = options.counters.open()
-    const clientGone = () => run.playback.interrupt('client_gone')
+    // A background run does not depend on its first reader: it plays on into its log.
+    const clientGone = () => {
+      if (!run.log) return run.playback.interrupt('client_gone')
+      this.readerGone = true
+      this.drained?.()
+    }
     this.clientGone = clientGone
     options.signal.addEventListener('abort', clientGone, { once: true })
     this.body = new ReadableStream<Uint8Array>(
@@ -104,8 +111,12 @@ class SseStream {
 
   private async perform(step: Step): Promise<void> {
     const { playback } = this.run
-    if ('frame' in step) this.write(sseData(this.envelopes.fill(step)))
-    else if ('raw' in step) this.write(step.raw)
+    if ('frame' in step) {
+      const frame = this.envelopes.fill(step)
+      // Background runs number their messages as Letta's Redis stream does (seq_id from 1).
+      if (this.run.log && 'seq_id' in frame) frame.seq_id = this.run.log.peekSeq()
+      this.write(sseData(frame))
+    } else if ('raw' in step) this.write(step.raw)
     else if ('error' in step) {
       this.sawError = true
       this.write(sseError(errorFrame(step.error, this.run.id)))
@@ -113,7 +124,7 @@ class SseStream {
     else if ('sleep' in step) await playback.pause(step.sleep)
     else if ('stall' in step) await playback.pause(Number.POSITIVE_INFINITY)
     // An `http` step only means something before the stream starts: the route answers it.
-    if ((this.controller?.desiredSize ?? 1) <= 0) {
+    if (!this.readerGone && (this.controller?.desiredSize ?? 1) <= 0) {
       await playback.wait((wake) => {
         this.drained = wake
       })
@@ -130,8 +141,11 @@ class SseStream {
     await playback.pause(DROP_SETTLE_MS)
   }
 
-  private write(text: string): void {
-    if (!this.controller || this.run.playback.interruption === 'client_gone') return
+  /** `logged: false` for keepalive pings, which Letta adds per reader, outside the run's log. */
+  private write(text: string, logged = true): void {
+    if (logged) this.run.log?.append(text)
+    if (!this.controller || this.readerGone || this.run.playback.interruption === 'client_gone')
+      return
     try {
       this.controller.enqueue(encoder.encode(text))
       this.lastWriteAt = performance.now()
@@ -149,7 +163,7 @@ class SseStream {
         this.schedulePing(this.options.pingIntervalMs - idle)
         return
       }
-      this.write(sseData(pingFrame(this.run.id)))
+      this.write(sseData(pingFrame(this.run.id)), false)
       this.schedulePing(this.options.pingIntervalMs)
     }, delayMs)
   }
@@ -161,6 +175,7 @@ class SseStream {
     options.signal.removeEventListener('abort', this.clientGone)
     const interruption = run.playback.interruption
     run.open = false
+    run.log?.finish()
     if (interruption === 'client_gone') {
       if (complete) settleRun(run, this.sawError ? 'failed' : 'completed')
       options.counters.close(this.epoch, 'aborted')

@@ -11,7 +11,7 @@ import {
 } from '../src/index.ts'
 import { RunBook } from '../src/runs.ts'
 import type { Frame } from './helpers.ts'
-import { drain, eventually, postRaw, STREAM_BODY, sdk } from './helpers.ts'
+import { drain, eventually, jsonLines, postRaw, STREAM_BODY, sdk } from './helpers.ts'
 
 /** Short enough to see several keepalives within a test. */
 const PING_MS = 40
@@ -345,3 +345,93 @@ describe('a long-running sim', () => {
     expect(book.holder({ agentId, lockKey: agentId })).toBeUndefined()
   })
 })
+
+describe('with and without Redis', () => {
+  const send = (extra: Record<string, unknown> = {}) => ({
+    messages: [{ role: 'user' as const, content: 'hi' }],
+    stream_tokens: true,
+    include_pings: true,
+    ...extra,
+  })
+
+  it('without Redis: no conversation lock (two runs in one thread) and no background mode', async () => {
+    const plain = await startLettaSim({ redis: false })
+    try {
+      const client = sdk(plain)
+      const agent = plain.createAgent({ name: 'no-redis' }).id
+      const conversation = await client.conversations.create({ agent_id: agent })
+      plain.enqueue(stallAfter(1))
+      plain.enqueue(tokenStream({ tokens: 2 }))
+      const first = await client.conversations.messages.create(conversation.id, send())
+      const iterator = first[Symbol.asyncIterator]()
+      await iterator.next()
+      // Letta without Redis takes a second message into the same conversation.
+      const second = await drain(
+        await client.conversations.messages.create(conversation.id, send()),
+      )
+      expect(
+        second.frames.filter((frame) => frame.message_type === 'assistant_message'),
+      ).toHaveLength(2)
+      const background = await client.conversations.messages
+        .create(conversation.id, send({ background: true }), { maxRetries: 0 })
+        .catch((caught) => caught)
+      expect((background as { status?: number }).status).toBe(503)
+      expect(JSON.stringify((background as { error?: unknown }).error)).toContain(
+        'Background streaming requires Redis',
+      )
+      await client.conversations.cancel(conversation.id)
+      await drain({ [Symbol.asyncIterator]: () => iterator })
+    } finally {
+      await plain.stop()
+    }
+  })
+
+  it('with Redis: a background run numbers its messages, outlives its reader and resumes after a seq_id', async () => {
+    const agent = sim.createAgent({ name: 'background' }).id
+    sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 200, text: (i) => `b${i} ` }))
+    const response = await postRaw(sim, agent, { ...STREAM_BODY, background: true })
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    // Read a little, then leave: the run goes on without its first reader.
+    const first = new TextDecoder().decode((await reader.read()).value)
+    await reader.cancel()
+    const runId = /"run_id":"(run-[^"]+)"/.exec(first)?.[1] ?? ''
+    expect(await eventuallyAsyncStatus(sim, runId, 'completed')).toBe(true)
+
+    const resumed = await fetch(`${sim.url}/v1/runs/${runId}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ starting_after: 10 }),
+    })
+    const text = await resumed.text()
+    const frames = jsonLines(text)
+    const answers = frames.filter((frame) => frame.message_type === 'assistant_message')
+    // Chunk 1 was the ping, so seq_id 11 is the answer's 10th token.
+    expect(answers[0]).toMatchObject({ seq_id: 11, content: 'b9 ' })
+    expect(answers.map((frame) => frame.content).join('')).toBe(
+      Array.from({ length: 21 }, (_, i) => `b${i + 9} `).join(''),
+    )
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true)
+  })
+
+  it('refuses to resume a run that was not sent in background mode', async () => {
+    sim.enqueue(tokenStream({ tokens: 1 }))
+    const { frames } = await drain(
+      await client.agents.messages.create(agentId, STREAM_BODY, { maxRetries: 0 }),
+    )
+    const resumed = await fetch(`${sim.url}/v1/runs/${frames[0]?.run_id}/stream`, {
+      method: 'POST',
+      body: '{}',
+    })
+    expect(resumed.status).toBe(400)
+  })
+})
+
+async function eventuallyAsyncStatus(sim: LettaSim, runId: string, status: string) {
+  const deadline = performance.now() + 3_000
+  while (performance.now() < deadline) {
+    const run = (await (await fetch(`${sim.url}/v1/runs/${runId}`)).json()) as { status: string }
+    if (run.status === status) return true
+    await Bun.sleep(20)
+  }
+  return false
+}
