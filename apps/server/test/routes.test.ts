@@ -230,6 +230,26 @@ describe('bridge routes', () => {
     expect((await json<ErrorJson>(response)).code).toBe('invalid_request')
   })
 
+  it('refuses a body over the size limit with 413 also when it comes without a Content-Length', async () => {
+    const text = JSON.stringify({ ...chatBody(), message: 'x'.repeat(300_000) })
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const bytes = new TextEncoder().encode(text)
+        for (let at = 0; at < bytes.length; at += 64 * 1024)
+          controller.enqueue(bytes.slice(at, at + 64 * 1024))
+        controller.close()
+      },
+    })
+    const response = await fetch(`${stack.server.url}${ROUTES.chat}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${BRIDGE_KEY}` },
+      body: chunked,
+      duplex: 'half',
+    } as RequestInit)
+    expect(response.status).toBe(413)
+    expect((await json<ErrorJson>(response)).code).toBe('payload_too_large')
+  })
+
   it('refuses a body over the size limit with 413', async () => {
     const response = await post(stack.server, ROUTES.chat, {
       ...chatBody(),

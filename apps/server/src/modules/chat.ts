@@ -10,6 +10,7 @@ import type { TemplateCatalog } from '../templates.ts'
 import type { ChatService } from '../turn/chat-service.ts'
 import { foldTurn } from '../turn/fold.ts'
 import { sseResponse } from '../turn/sse-response.ts'
+import { jsonBody } from './json-body.ts'
 
 /** An AbortController that also fires when the client's request is aborted. */
 function followRequest(request: Request): AbortController {
@@ -29,6 +30,7 @@ export const chat = (options: {
     .model({ 'chat.request': ChatRequest, 'chat.result': ChatResult })
     .guard({
       body: 'chat.request',
+      parse: jsonBody(ChatRequest),
       beforeHandle({ body, status }) {
         if (body.protocolVersion !== PROTOCOL_VERSION) {
           return status(

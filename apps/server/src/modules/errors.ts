@@ -1,41 +1,25 @@
 import { ErrorBody, errorBody } from '@letta-openwebui/events'
-import { Elysia, ParseError } from 'elysia'
+import { Elysia } from 'elysia'
 import type { Logger } from '../log.ts'
 
 /** Largest request body the bridge reads (a 32,000-character message plus user fields fits). */
 export const MAX_BODY_BYTES = 256 * 1024
 
-/**
- * Deepest JSON nesting the bridge parses: a chat request needs 3 levels. Checked by a linear
- * scan before JSON.parse, so a body of 60,000 nested arrays costs one pass, not a stack overflow.
- */
-export const MAX_JSON_DEPTH = 32
-
-/** Whether JSON text nests objects/arrays deeper than `limit` (strings and escapes skipped). */
-export function jsonDeeperThan(text: string, limit: number): boolean {
-  let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (inString) {
-      if (code === 0x5c)
-        i++ // a backslash escapes the next character
-      else if (code === 0x22) inString = false
-    } else if (code === 0x22) inString = true
-    else if (code === 0x7b || code === 0x5b) {
-      if (++depth > limit) return true
-    } else if (code === 0x7d || code === 0x5d) depth--
+/** A request refused before its handler: the status and the sentence to answer with. */
+export class RequestRejected extends Error {
+  override name = 'RequestRejected'
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super(body.message)
   }
-  return false
-}
-
-class TooDeep extends Error {
-  override name = 'TooDeep'
 }
 
 type ValidationIssue = { path?: string; message?: string; summary?: string }
 
-function describeValidation(issues: ValidationIssue[]): string {
+/** Names the fields at fault and what they should be, never the values sent. */
+export function describeValidation(issues: ValidationIssue[]): string {
   const lines = issues.slice(0, 3).map((issue) => {
     const field = issue.path ? issue.path.replace(/^\//, '').replaceAll('/', '.') : 'body'
     return `${field || 'body'}: ${(issue.message ?? issue.summary ?? 'invalid').toLowerCase()}`
@@ -60,24 +44,13 @@ export const errors = (logger: Logger) =>
         )
       }
     })
-    .onParse({ as: 'global' }, async ({ request, contentType }) => {
-      if (!contentType.startsWith('application/json')) return
-      const text = await request.text()
-      if (jsonDeeperThan(text, MAX_JSON_DEPTH)) throw new TooDeep()
-      try {
-        return JSON.parse(text)
-      } catch {
-        throw new ParseError()
-      }
-    })
     .onError({ as: 'global' }, ({ code, error, set }) => {
       // Elysia wraps what a parser throws in a ParseError.
-      if (error instanceof TooDeep || (error as { cause?: unknown }).cause instanceof TooDeep) {
-        set.status = 400
-        return errorBody(
-          'invalid_request',
-          `The request body is nested more than ${MAX_JSON_DEPTH} levels deep.`,
-        )
+      const rejected =
+        error instanceof RequestRejected ? error : (error as { cause?: unknown }).cause
+      if (rejected instanceof RequestRejected) {
+        set.status = rejected.status
+        return rejected.body
       }
       switch (code) {
         case 'VALIDATION':
