@@ -5,6 +5,9 @@ import {
   DEFAULT_SERVER_URL,
   EVENT_NAMES,
   EVENT_SCHEMAS,
+  MemoryRequest,
+  MemoryUpdate,
+  MemoryView,
   PROTOCOL_VERSION,
   ROUTES,
   TemplateList,
@@ -91,7 +94,15 @@ function fieldNames(): string[] {
       collect(property as TSchema)
     }
   }
-  for (const schema of [ChatRequest, ChatResult, TemplateList]) collect(schema)
+  for (const schema of [
+    ChatRequest,
+    ChatResult,
+    TemplateList,
+    MemoryRequest,
+    MemoryUpdate,
+    MemoryView,
+  ])
+    collect(schema)
   for (const name of EVENT_NAMES) collect(EVENT_SCHEMAS[name])
   return [...names].sort()
 }

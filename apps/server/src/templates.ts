@@ -19,6 +19,12 @@ const AgentTemplate = Type.Object({
   persona: Type.String({ minLength: 1, description: 'The agent persona memory block.' }),
   human: Type.String({ description: 'Starting text of the block the agent keeps about the user.' }),
   tools: Type.Array(Type.String(), { description: 'Extra Letta tools, by name.' }),
+  memoryCommand: Type.Optional(
+    Type.Boolean({
+      default: true,
+      description: 'Whether people may see and edit the agent’s memory with /memory in the chat.',
+    }),
+  ),
 })
 export type AgentTemplate = Static<typeof AgentTemplate>
 

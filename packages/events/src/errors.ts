@@ -74,6 +74,22 @@ export const ERRORS = {
       'The agent asked for approval to use a tool; approvals are not supported in this chat yet.',
     retryable: false,
   },
+  memory_disabled: {
+    message: 'An admin has turned off /memory for this agent.',
+    retryable: false,
+  },
+  memory_block_not_found: {
+    message: 'Your agent has no memory block by that name. Send /memory to see its blocks.',
+    retryable: false,
+  },
+  memory_read_only: {
+    message: 'That memory block is read-only: it cannot be changed from the chat.',
+    retryable: false,
+  },
+  memory_too_long: {
+    message: 'That is more than the memory block can hold. Please shorten it.',
+    retryable: false,
+  },
   internal_error: {
     message: 'Something went wrong in the bridge server. Please try again.',
     retryable: true,

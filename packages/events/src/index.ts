@@ -8,6 +8,14 @@ export {
   STOP_REASONS,
   type StopReason,
 } from './events.ts'
+export {
+  BlockLabel,
+  MAX_BLOCK_CHARS,
+  MemoryBlock,
+  MemoryRequest,
+  MemoryUpdate,
+  MemoryView,
+} from './memory.ts'
 export { ChatRequest, ChatUser, MAX_MESSAGE_CHARS, TemplateName } from './request.ts'
 export { ChatResult, Health, HealthSummary, TemplateInfo, TemplateList } from './responses.ts'
 export { DEFAULT_PORT, DEFAULT_SERVER_URL, ROUTES } from './routes.ts'

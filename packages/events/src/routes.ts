@@ -9,5 +9,7 @@ export const ROUTES = {
   chat: '/v1/chat',
   templates: '/v1/templates',
   pipeFile: '/v1/pipe.py',
+  memory: '/v1/memory',
+  memoryUpdate: '/v1/memory/update',
   health: '/health',
 } as const

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { ErrorBody } from './errors.ts'
 import { EVENT_SCHEMAS } from './events.ts'
+import { MemoryRequest, MemoryUpdate, MemoryView } from './memory.ts'
 import { ChatRequest } from './request.ts'
 import { ChatResult } from './responses.ts'
 
@@ -19,7 +20,15 @@ function canonicalJson(value: unknown): string {
 }
 
 /** Everything that crosses the wire between pipe and server. */
-export const WIRE_SCHEMAS = { ChatRequest, ChatResult, ErrorBody, events: EVENT_SCHEMAS }
+export const WIRE_SCHEMAS = {
+  ChatRequest,
+  ChatResult,
+  ErrorBody,
+  MemoryRequest,
+  MemoryUpdate,
+  MemoryView,
+  events: EVENT_SCHEMAS,
+}
 
 /** Hash of the wire schemas: any change to a name, field or type changes the version. */
 export function protocolVersionOf(schemas: unknown): string {
