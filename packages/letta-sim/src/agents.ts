@@ -56,7 +56,7 @@ export function buildAgent(init: AgentInit): SimAgent {
     limit: block.limit ?? BLOCK_CHAR_LIMIT,
     description: block.description ?? null,
     metadata: block.metadata ?? {},
-    read_only: false,
+    read_only: block.read_only ?? false,
     is_template: false,
   }))
   const agentType = init.agent_type ?? 'letta_v1_agent'

@@ -113,6 +113,44 @@ async function deleteAgent(call: LettaCall, [agentId = '']: string[]): Promise<R
   return json({ message: `Agent id=${agentId} successfully deleted` })
 }
 
+/** An agent's block by label, like Letta's `get_block_with_label_async` / its 404. */
+function agentBlock(call: LettaCall, agentId: string, label: string) {
+  const agent = call.state.agents.get(agentId)
+  if (!agent) return agentNotFound(agentId)
+  const block = agent.blocks.find((candidate) => candidate.label === label)
+  return (
+    block ??
+    json({ detail: `NOT_FOUND: No block with label '${label}' found for agent '${agentId}'` }, 404)
+  )
+}
+
+function listBlocks(call: LettaCall, [agentId = '']: string[]): Response {
+  if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  const agent = call.state.agents.get(agentId)
+  return agent ? json(agent.blocks) : agentNotFound(agentId)
+}
+
+function retrieveBlock(call: LettaCall, [agentId = '', label = '']: string[]): Response {
+  if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  const block = agentBlock(call, agentId, label)
+  return block instanceof Response ? block : json(block)
+}
+
+/**
+ * `PATCH …/core-memory/blocks/{label}`: like Letta 0.16.8, this API checks neither the block's
+ * limit nor `read_only` (which only binds the agent's own memory tools): callers must.
+ */
+function modifyBlock(call: LettaCall, [agentId = '', label = '']: string[]): Response {
+  if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  const block = agentBlock(call, agentId, label)
+  if (block instanceof Response) return block
+  const update = asBody(call.body) ?? {}
+  if (typeof update.value === 'string') block.value = update.value
+  if (typeof update.limit === 'number') block.limit = update.limit
+  if (typeof update.description === 'string') block.description = update.description
+  return json(block)
+}
+
 /** The text of the last user message (or of `input`), for scenarios that answer it. */
 function userText(body: Body): string {
   if (typeof body.input === 'string') return body.input
@@ -439,6 +477,21 @@ export const LETTA_ROUTES: Route<LettaCall>[] = [
   { method: 'GET', pattern: new RegExp(`^/v1/agents/${ID}$`), handle: retrieveAgent },
   { method: 'DELETE', pattern: new RegExp(`^/v1/agents/${ID}$`), handle: deleteAgent },
   { method: 'POST', pattern: new RegExp(`^/v1/agents/${ID}/messages$`), handle: sendAgentMessage },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v1/agents/${ID}/core-memory/blocks$`),
+    handle: listBlocks,
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v1/agents/${ID}/core-memory/blocks/${ID}$`),
+    handle: retrieveBlock,
+  },
+  {
+    method: 'PATCH',
+    pattern: new RegExp(`^/v1/agents/${ID}/core-memory/blocks/${ID}$`),
+    handle: modifyBlock,
+  },
   {
     method: 'POST',
     pattern: new RegExp(`^/v1/agents/${ID}/messages/cancel$`),

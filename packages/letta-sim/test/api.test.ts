@@ -348,3 +348,25 @@ describe('the /_sim control API', () => {
     expect(await eventually(() => sim.streams.opened === 0 && sim.cancels.length === 0)).toBe(true)
   })
 })
+
+describe('memory blocks', () => {
+  it('lists, reads and modifies an agent’s blocks by label, without checking limits (as Letta)', async () => {
+    const agent = sim.createAgent({
+      memory_blocks: [
+        { label: 'persona', value: 'A tutor.', limit: 50 },
+        { label: 'human', value: 'Ada.', limit: 20 },
+      ],
+    })
+    const blocks = await client.agents.blocks.list(agent.id)
+    expect(blocks.getPaginatedItems().map((block) => block.label)).toEqual(['persona', 'human'])
+    const human = await client.agents.blocks.retrieve('human', { agent_id: agent.id })
+    expect(human).toMatchObject({ label: 'human', value: 'Ada.', limit: 20, read_only: false })
+    const long = 'x'.repeat(30)
+    const updated = await client.agents.blocks.update('human', { agent_id: agent.id, value: long })
+    expect(updated.value).toBe(long)
+    const missing = await client.agents.blocks
+      .retrieve('goals', { agent_id: agent.id })
+      .catch((caught) => caught)
+    expect(missing).toBeInstanceOf(NotFoundError)
+  })
+})
