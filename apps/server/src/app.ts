@@ -3,12 +3,14 @@ import { PROTOCOL_VERSION } from '@letta-openwebui/events'
 import { Elysia } from 'elysia'
 import { AgentDirectory } from './letta/agents.ts'
 import type { Letta } from './letta/client.ts'
+import { MemoryService } from './letta/memory.ts'
 import { LettaProbe } from './letta/probe.ts'
 import type { Logger } from './log.ts'
 import { auth, keyChecker } from './modules/auth.ts'
 import { chat } from './modules/chat.ts'
 import { errors, MAX_BODY_BYTES } from './modules/errors.ts'
 import { health } from './modules/health.ts'
+import { memory } from './modules/memory.ts'
 import { pipeFile } from './modules/pipe-file.ts'
 import { templates } from './modules/templates.ts'
 import { TemplateCatalog } from './templates.ts'
@@ -39,6 +41,7 @@ export function createApp(deps: AppDeps) {
     idleTimeoutMs: deps.idleTimeoutMs,
     maxTurnMs: deps.maxTurnMs,
   })
+  const memoryService = new MemoryService(deps.letta, agents, catalog)
   const probe = new LettaProbe(deps.letta, deps.lettaTarget.url, deps.lettaTarget.mode, catalog)
   // Bun's own hard cap (a bare 413) sits above ours, so honest clients get the JSON 413 below it.
   // The key first, before the body is even looked at; then its size, depth and shape.
@@ -71,6 +74,7 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(pipeFile())
+    .use(memory({ service: memoryService, catalog, logger: deps.logger }))
   return { app, service, agents, probe }
 }
 

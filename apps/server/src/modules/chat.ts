@@ -1,16 +1,11 @@
-import {
-  ChatRequest,
-  ChatResult,
-  errorBody,
-  PROTOCOL_VERSION,
-  ROUTES,
-} from '@letta-openwebui/events'
+import { ChatRequest, ChatResult, ROUTES } from '@letta-openwebui/events'
 import { Elysia } from 'elysia'
 import type { TemplateCatalog } from '../templates.ts'
 import type { ChatService } from '../turn/chat-service.ts'
 import { foldTurn } from '../turn/fold.ts'
 import { sseResponse } from '../turn/sse-response.ts'
 import { jsonBody } from './json-body.ts'
+import { refuseBadPipeRequest } from './pipe-request.ts'
 
 /** An AbortController that also fires when the client's request is aborted. */
 function followRequest(request: Request): AbortController {
@@ -31,23 +26,7 @@ export const chat = (options: {
     .guard({
       body: 'chat.request',
       parse: jsonBody(ChatRequest),
-      beforeHandle({ body, status }) {
-        if (body.protocolVersion !== PROTOCOL_VERSION) {
-          return status(
-            409,
-            errorBody(
-              'protocol_mismatch',
-              `The Letta pipe (protocol ${body.protocolVersion}) does not match the bridge server (protocol ${PROTOCOL_VERSION}): an admin should re-upload apps/pipe/dist/letta_pipe.py (also served at ${ROUTES.pipeFile}).`,
-            ),
-          )
-        }
-        if (body.template && !options.catalog.get(body.template)) {
-          return status(
-            404,
-            errorBody('unknown_template', `There is no agent template "${body.template}".`),
-          )
-        }
-      },
+      beforeHandle: refuseBadPipeRequest(options.catalog),
     })
     .post(
       ROUTES.chatStream,
