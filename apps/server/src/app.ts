@@ -6,11 +6,13 @@ import type { Letta } from './letta/client.ts'
 import { MemoryService } from './letta/memory.ts'
 import { LettaProbe } from './letta/probe.ts'
 import type { Logger } from './log.ts'
+import { BridgeMetrics } from './metrics.ts'
 import { auth, keyChecker } from './modules/auth.ts'
 import { chat } from './modules/chat.ts'
 import { errors, MAX_BODY_BYTES } from './modules/errors.ts'
 import { health } from './modules/health.ts'
 import { memory } from './modules/memory.ts'
+import { metricsRoute } from './modules/metrics.ts'
 import { pipeFile } from './modules/pipe-file.ts'
 import { templates } from './modules/templates.ts'
 import { TemplateCatalog } from './templates.ts'
@@ -25,6 +27,8 @@ export type AppDeps = {
   idleTimeoutMs: number
   maxTurnMs: number
   keepaliveMs: number
+  /** METRICS_PUBLIC: /metrics without the key (for a scraper inside a trusted network). */
+  metricsPublic?: boolean
   clientStallTimeoutMs: number
   catalog?: TemplateCatalog
 }
@@ -32,14 +36,17 @@ export type AppDeps = {
 /** The bridge as an Elysia app: one plugin per concern, no port (tests call `app.handle`). */
 export function createApp(deps: AppDeps) {
   const catalog = deps.catalog ?? new TemplateCatalog()
-  const agents = new AgentDirectory(deps.letta, catalog, deps.logger)
-  const service = new ChatService({
+  // Read at scrape time only, when `service` exists.
+  const metrics: BridgeMetrics = new BridgeMetrics((): number => service.activeTurns)
+  const agents = new AgentDirectory(deps.letta, catalog, deps.logger, () => metrics.agentCreated())
+  const service: ChatService = new ChatService({
     letta: deps.letta,
     agents,
     templates: catalog,
     logger: deps.logger,
     idleTimeoutMs: deps.idleTimeoutMs,
     maxTurnMs: deps.maxTurnMs,
+    metrics,
   })
   const memoryService = new MemoryService(deps.letta, agents, catalog)
   const probe = new LettaProbe(deps.letta, deps.lettaTarget.url, deps.lettaTarget.mode, catalog)
@@ -75,7 +82,8 @@ export function createApp(deps: AppDeps) {
     )
     .use(pipeFile())
     .use(memory({ service: memoryService, catalog, logger: deps.logger }))
-  return { app, service, agents, probe }
+    .use(metricsRoute(metrics, deps.metricsPublic ? () => true : keyChecker(deps.bridgeApiKey)))
+  return { app, service, agents, probe, metrics }
 }
 
 export type BridgeApp = ReturnType<typeof createApp>

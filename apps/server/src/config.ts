@@ -56,6 +56,8 @@ export const Env = Type.Object({
     CLIENT_STALL_TIMEOUT_DEFAULT_MS,
     'A client that takes nothing from a full stream buffer for this long is dropped and its Letta run cancelled.',
   ),
+  /** Off: /metrics needs the bridge key like /v1. On: for a scraper inside a trusted network. */
+  METRICS_PUBLIC: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Union(
     [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
     { default: 'info' },
@@ -77,6 +79,7 @@ export type Config = {
   templatesFile: string | undefined
   clientStallTimeoutMs: number
   logLevel: Env['LOG_LEVEL']
+  metricsPublic: boolean
 }
 
 export class ConfigError extends Error {
@@ -92,6 +95,7 @@ const HINTS: Record<string, string> = {
   KEEPALIVE_MS: 'milliseconds between 100 and 3600000',
   CLIENT_STALL_TIMEOUT_MS: 'milliseconds between 100 and 3600000',
   LOG_LEVEL: 'one of debug, info, warn, error',
+  METRICS_PUBLIC: 'true or false (or 1 or 0)',
 }
 
 /**
@@ -134,5 +138,6 @@ export function loadConfig(
     templatesFile: env.TEMPLATES_FILE,
     clientStallTimeoutMs: env.CLIENT_STALL_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
+    metricsPublic: env.METRICS_PUBLIC,
   }
 }

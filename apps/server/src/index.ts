@@ -19,6 +19,7 @@ try {
     devNoAuth: devRun,
     idleTimeoutMs: config.idleTimeoutMs,
     maxTurnMs: config.maxTurnMs,
+    metricsPublic: config.metricsPublic,
     keepaliveMs: config.keepaliveMs,
     templatesFile: config.templatesFile,
     clientStallTimeoutMs: config.clientStallTimeoutMs,

@@ -29,6 +29,7 @@ export type ServerOptions = {
   templatesFile?: string
   clientStallTimeoutMs?: number
   logLevel?: Config['logLevel']
+  metricsPublic?: boolean
   logger?: Logger
 }
 
@@ -76,6 +77,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     bridgeApiKey: options.bridgeApiKey,
     idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_DEFAULT_MS,
     maxTurnMs: options.maxTurnMs ?? MAX_TURN_DEFAULT_MS,
+    metricsPublic: options.metricsPublic ?? false,
     keepaliveMs: options.keepaliveMs ?? 15_000,
     catalog: options.templatesFile ? loadTemplateCatalog(options.templatesFile) : undefined,
     clientStallTimeoutMs: options.clientStallTimeoutMs ?? CLIENT_STALL_TIMEOUT_DEFAULT_MS,

@@ -52,6 +52,7 @@ export class AgentDirectory {
     private readonly letta: Letta,
     private readonly templates: TemplateCatalog,
     private readonly logger: Logger,
+    private readonly onCreated: () => void = () => {},
   ) {}
 
   resolve(user: ChatUser, template: string): Promise<string> {
@@ -122,6 +123,7 @@ export class AgentDirectory {
     if (!ownedBy(agent, user.id, templateName)) {
       throw new Error('Letta created an agent without the tags and metadata it was given')
     }
+    this.onCreated()
     this.logger.info('agent created', {
       userId: user.id,
       template: templateName,

@@ -7,6 +7,7 @@ import { configurationCause, isNotFound, lettaErrorBody } from '../letta/errors.
 import { lettaFrames } from '../letta/frame-stream.ts'
 import { FrameMapper } from '../letta/frames-to-events.ts'
 import type { Logger } from '../log.ts'
+import type { BridgeMetrics } from '../metrics.ts'
 import type { TemplateCatalog } from '../templates.ts'
 import { IdleWatchdog } from './idle-watchdog.ts'
 
@@ -19,7 +20,14 @@ export type ChatDeps = {
   idleTimeoutMs: number
   /** Longest a turn may take in all, however busy Letta keeps it (pings reset the idle timer). */
   maxTurnMs: number
+  metrics: BridgeMetrics
 }
+
+/** Errors that are the bridge's own refusals, not something Letta (or the way to it) did. */
+const NOT_LETTA_ERRORS = new Set(['agent_busy', 'turn_timeout', 'internal_error'])
+
+/** Events that put the agent's words in front of the person: the end of "time to first token". */
+const TOKEN_EVENTS = new Set(['reasoning.delta', 'reasoning.hidden', 'answer.delta'])
 
 /** Why a turn ended, for the request log. */
 type Outcome = 'ok' | 'error' | 'client_closed' | 'client_stalled'
@@ -95,7 +103,7 @@ export class ChatService {
         )
         log.agentId = agentId
         try {
-          yield* this.runOnAgent(agentId, request.message, mapper, signal, overdue.signal)
+          yield* this.runOnAgent(agentId, request.message, mapper, signal, overdue.signal, started)
           break
         } catch (error) {
           // The agent was deleted behind our back: nothing reached Letta, so provision a new one.
@@ -127,6 +135,7 @@ export class ChatService {
         stopReason =
           mapper.stopReason && mapper.stopReason !== 'end_turn' ? mapper.stopReason : 'error'
         log.error = body.code
+        if (!NOT_LETTA_ERRORS.has(body.code)) this.deps.metrics.lettaFailed(body.code)
         if (body.code === 'internal_error') {
           this.deps.logger.error('turn failed', { ...log, cause: String(error) })
         }
@@ -147,12 +156,14 @@ export class ChatService {
     }
     log.runId = mapper.runId
     if (mapper.unknownTypes.length > 0) log.ignoredFrames = mapper.unknownTypes.join(',')
+    const durationMs = performance.now() - started
     this.deps.logger.info('chat', {
       ...log,
       outcome,
       stopReason,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: Math.round(durationMs),
     })
+    this.deps.metrics.turnEnded(outcome, log.error as string | undefined, durationMs / 1000)
     yield [{ event: 'done', data: { stopReason } }]
   }
 
@@ -169,7 +180,9 @@ export class ChatService {
     mapper: FrameMapper,
     signal: AbortSignal,
     deadline: AbortSignal,
+    started: number,
   ): AsyncGenerator<BridgeEvent[]> {
+    let tokenSeen = false
     if (this.busy.has(agentId)) throw new TurnFailure(errorBody('agent_busy'))
     this.busy.add(agentId)
     const upstream = new AbortController()
@@ -212,6 +225,10 @@ export class ChatService {
           watchdog.touch()
           const events = frames.flatMap((frame) => mapper.map(frame))
           if (events.length === 0) continue
+          if (!tokenSeen && events.some((event) => TOKEN_EVENTS.has(event.event))) {
+            tokenSeen = true
+            this.deps.metrics.firstTokenAfter((performance.now() - started) / 1000)
+          }
           // While the client is slow to take this batch, Letta is not read: that wait is the
           // client's, not Letta's silence.
           watchdog.hold()
@@ -239,6 +256,7 @@ export class ChatService {
       if (sentAt && !finished && (signal.aborted || cutoff)) {
         void this.canceller
           .cancel({ agentId, runId: mapper.runId, sentAt })
+          .then((outcome) => this.deps.metrics.cancelled(outcome))
           .finally(() => this.busy.delete(agentId))
       } else {
         this.busy.delete(agentId)
