@@ -37,10 +37,21 @@ export class BrowserSession {
     private readonly token: string,
     private readonly socket: Socket,
   ) {
-    socket.on('events', (event: ChatEvent) => {
+    // OpenWebUI's `__event_call__` is a socket.io call on the same channel: an event with an
+    // acknowledgement, answered by what the person does in the dialog (socket/main.py
+    // get_event_call; the frontend acks with the typed text, true, or false on cancel).
+    socket.on('events', (event: ChatEvent, ack?: (answer: unknown) => void) => {
       this.received.push(event)
       for (const listener of this.listeners) listener(event)
+      if (ack && this.dialogs) ack(this.dialogs(event))
     })
+  }
+
+  /** How the person answers dialogs (input, confirmation) from now on; unset: they never do. */
+  private dialogs: ((event: ChatEvent) => unknown) | undefined
+
+  answerDialogs(answer: ((event: ChatEvent) => unknown) | undefined): void {
+    this.dialogs = answer
   }
 
   static async open(api: OpenWebUIApi, token: string): Promise<BrowserSession> {
