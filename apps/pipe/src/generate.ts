@@ -17,7 +17,7 @@ import { Kind, OptionalKind } from '@sinclair/typebox'
 import runtime from './runtime.py' with { type: 'text' }
 
 /** Bumped when the pipe's behaviour changes without a protocol change. */
-export const PIPE_VERSION = '0.2.0'
+export const PIPE_VERSION = '0.3.0'
 
 /** OpenWebUI rewrites these substrings anywhere in a function file (OPENWEBUI_PIPE.md). */
 export const FORBIDDEN_SUBSTRINGS = ['from utils', 'from apps', 'from main', 'from config']

@@ -49,6 +49,25 @@ REDIRECTED = (
     "an admin should check the SERVER_URL valve."
 )
 
+# `/memory` (show the blocks) and `/memory <label>` (edit one): answered by the pipe from the
+# bridge's memory routes, without a Letta run and without touching the thread.
+MEMORY_COMMAND = re.compile(r"/memory(?:\s+(.*))?", re.DOTALL)
+# A label the person typed, echoed in a sentence, is cut here (Letta's labels are ≤ 64).
+MEMORY_LABEL_ECHO_CHARS = 64
+MEMORY_EDIT_HINT = "Send `/memory <label>` to edit a block."
+MEMORY_EMPTY = "Your agent has no memory blocks."
+MEMORY_NEEDS_UI = (
+    "Editing a memory block needs the chat window: send `/memory {label}` there. "
+    "`/memory` shows the blocks here too."
+)
+MEMORY_NO_BLOCK = 'Your agent has no memory block called "{label}". Send /memory to see its blocks.'
+MEMORY_READ_ONLY = 'The "{label}" memory block is read-only: it cannot be changed.'
+MEMORY_UNCHANGED = "Nothing changed."
+MEMORY_DIALOG_CLOSED = "Nothing changed: the edit dialog was closed."
+MEMORY_SAVED = "Saved your {label} memory ({count} characters)."
+# What the edit dialog returns when the tab is gone, the socket call failed or nobody answered.
+DIALOG_CLOSED = object()
+
 # Tags OpenWebUI lifts out of streamed answer text into a Thinking, solution or code block
 # (0.11 utils/middleware.py: DEFAULT_REASONING_TAGS, DEFAULT_SOLUTION_TAGS,
 # DEFAULT_CODE_INTERPRETER_TAGS). An answer that only mentions them must show them as text.
@@ -352,6 +371,102 @@ def _task_answer(task: str, task_body: Any) -> str:
     return ""
 
 
+def _memory_label(text: str) -> str | None:
+    """None for an ordinary message; "" for `/memory`; the label for `/memory <label>`."""
+    match = MEMORY_COMMAND.fullmatch(text.strip())
+    if match is None:
+        return None
+    return (match.group(1) or "").strip()
+
+
+# Markdown a one-line text could start or contain (marked, as OpenWebUI renders it, and KaTeX's $).
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]<>|~$])")
+_LINE_START_MARKUP = re.compile(r"^(?:([#>+=-])|(\d+)([.)]))")
+
+
+def _escape_line_start(match: re.Match) -> str:
+    """`# x` → `\\# x`, `1. x` → `1\\. x`: a heading, quote, list or rule marker shown as text."""
+    if match.group(1):
+        return "\\" + match.group(1)
+    return match.group(2) + "\\" + match.group(3)
+
+
+def _plain(text: str) -> str:
+    """A free text (a block's description) as one Markdown line that renders as itself."""
+    line = _INLINE_MARKUP.sub(r"\\\1", " ".join(text.split()))
+    return _LINE_START_MARKUP.sub(_escape_line_start, line)
+
+
+def _fenced(text: str) -> str:
+    """A value shown exactly, in full: a code fence longer than any backtick run inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def _memory_block(block: Any) -> dict:
+    """One MemoryBlock from the bridge, checked."""
+    ok = (
+        isinstance(block, dict)
+        and all(isinstance(block.get(key), str) for key in (FIELD_LABEL, FIELD_DESCRIPTION, FIELD_VALUE))
+        and isinstance(block.get(FIELD_LIMIT), int)
+        and not isinstance(block.get(FIELD_LIMIT), bool)
+        and isinstance(block.get(FIELD_READ_ONLY), bool)
+    )
+    if not ok:
+        raise ProtocolError("a memory block is malformed")
+    return block
+
+
+def _memory_blocks(view: Any) -> list[dict]:
+    """The blocks of a MemoryView from the bridge, checked."""
+    blocks = view.get(FIELD_BLOCKS) if isinstance(view, dict) else None
+    if not isinstance(blocks, list):
+        raise ProtocolError("the memory view has no block list")
+    return [_memory_block(block) for block in blocks]
+
+
+def _memory_markdown(blocks: list[dict]) -> str:
+    """The blocks as the answer: heading, description, size against limit, the value in full."""
+    if not blocks:
+        return MEMORY_EMPTY
+    sections = []
+    for block in blocks:
+        size = f"{len(block[FIELD_VALUE]):,} of {block[FIELD_LIMIT]:,} characters"
+        if block[FIELD_READ_ONLY]:
+            size += " (read-only)"
+        lines = [f"### {block[FIELD_LABEL]}"]
+        if block[FIELD_DESCRIPTION].strip():
+            lines.append(_plain(block[FIELD_DESCRIPTION]))
+            lines.append("")
+        lines.append(size)
+        value = _fenced(block[FIELD_VALUE]) if block[FIELD_VALUE] else "*(empty)*"
+        sections.append("\n".join(lines) + "\n\n" + value)
+    return "\n\n".join([*sections, MEMORY_EDIT_HINT])
+
+
+def _edit_dialog(block: dict) -> dict:
+    """OpenWebUI's input dialog (a textarea) pre-filled with the block's text.
+
+    Its message is rendered as Markdown; Enter confirms the dialog and Escape cancels it
+    (src/lib/components/common/ConfirmDialog.svelte handleKeyDown), so the message says so.
+    """
+    label, value = block[FIELD_LABEL], block[FIELD_VALUE]
+    about = _plain(block[FIELD_DESCRIPTION]) + "\n\n" if block[FIELD_DESCRIPTION].strip() else ""
+    return {
+        "type": "input",
+        "data": {
+            "title": f"Edit your {label} memory",
+            "message": (
+                f"{about}Up to {block[FIELD_LIMIT]:,} characters (now {len(value):,}). "
+                "Enter saves, Escape cancels."
+            ),
+            "placeholder": f"What your agent keeps in {label}",
+            "value": value,
+        },
+    }
+
+
 def _status(description: str, done: bool, hidden: bool = False) -> dict:
     return {
         "type": "status",
@@ -485,6 +600,12 @@ class Pipe:
             ge=1,
             description="Longest one answer may take, streamed or not; then the pipe says so and stops, and the bridge cancels the agent's run.",
         )
+        MEMORY_DIALOG_SECONDS: int = Field(
+            # OpenWebUI waits for a dialog forever unless WEBSOCKET_EVENT_CALLER_TIMEOUT is set.
+            default=300,
+            ge=1,
+            description="Longest the /memory edit dialog stays open before the pipe answers that nothing changed.",
+        )
 
     class UserValves(BaseModel):
         SHOW_THINKING: bool = Field(
@@ -547,6 +668,7 @@ class Pipe:
         __task__: str | None = None,
         __task_body__: dict | None = None,
         __chat_id__: str | None = None,
+        __event_call__: Callable[[dict], Awaitable[Any]] | None = None,
     ) -> str | AsyncGenerator:
         if __task__:
             return _task_answer(str(__task__), __task_body__)
@@ -554,26 +676,115 @@ class Pipe:
         model = str(body.get("model") or "")
         template = model.split(".", 1)[1] if "." in model else ""
         template = template or self.valves.DEFAULT_TEMPLATE
-        request = {
+        # Who asks, for which agent: the same in a chat message and in a /memory request.
+        identity: dict = {
             FIELD_PROTOCOL_VERSION: PROTOCOL_VERSION,
             FIELD_USER: {
                 key: str(user[key])
                 for key in (FIELD_ID, FIELD_NAME, FIELD_EMAIL, FIELD_ROLE)
                 if user.get(key) is not None
             },
-            FIELD_MESSAGE: _user_text(body, __metadata__),
         }
+        if template and template != "unavailable":
+            identity[FIELD_TEMPLATE] = template
+        text = _user_text(body, __metadata__)
+        label = _memory_label(text)
+        if label is not None:
+
+            async def memory() -> str:
+                return await self._memory(identity, label, __event_emitter__, __event_call__)
+
+            if not body.get("stream", False):
+                return await memory()
+            return self._one_chunk_stream(model, memory)
+        request = {**identity, FIELD_MESSAGE: text}
         chat_id = __chat_id__ or (__metadata__ or {}).get("chat_id")
         if chat_id:
             request[FIELD_CHAT_ID] = str(chat_id)
-        if template and template != "unavailable":
-            request[FIELD_TEMPLATE] = template
         if not body.get("stream", False):
             return await self._complete(request)
         user_valves = user.get("valves")
         show_thinking = self.valves.SHOW_THINKING and getattr(user_valves, "SHOW_THINKING", True)
         turn = StreamedTurn(model, __event_emitter__, show_thinking, self.valves.SHOW_TOOL_ACTIVITY)
         return self._stream(request, turn)
+
+    async def _one_chunk_stream(self, model: str, answer: Callable[[], Awaitable[str]]) -> AsyncGenerator:
+        """An answer the pipe gives itself, streamed like any other: one content chunk, then stop."""
+        chunks = ChunkFactory(model)
+        yield chunks.content(await answer())
+        yield chunks.stop()
+
+    async def _memory(self, identity: dict, label: str, emitter: Emitter, event_call: Any) -> str:
+        """`/memory` shows the agent's memory blocks; `/memory <label>` edits one in a dialog.
+
+        Answered from the bridge's memory routes: no Letta run, nothing added to the thread.
+        Every outcome is a sentence, and the status line is finished whatever happens.
+        """
+        if label and event_call is None:
+            return MEMORY_NEEDS_UI.format(label=label[:MEMORY_LABEL_ECHO_CHARS])
+        try:
+            await _emit(emitter, _status("Reading your agent's memory…", False))
+            blocks = _memory_blocks(await self._post_json(ROUTE_MEMORY, identity))
+            if not label:
+                answer = _memory_markdown(blocks)
+            else:
+                answer = await self._edit_block(identity, label, blocks, emitter, event_call)
+        except Exception as error:  # noqa: BLE001 - becomes a sentence in the chat
+            answer = self._failure(error)
+        finally:
+            await _emit(emitter, _status("", True, hidden=True))
+        return ContentTagGuard.whole(answer)
+
+    async def _edit_block(
+        self, identity: dict, label: str, blocks: list[dict], emitter: Emitter, event_call: Any
+    ) -> str:
+        """The input dialog pre-filled with the block; on OK the bridge saves the new text."""
+        block = next((block for block in blocks if block[FIELD_LABEL] == label), None)
+        if block is None:
+            return MEMORY_NO_BLOCK.format(label=label[:MEMORY_LABEL_ECHO_CHARS])
+        if block[FIELD_READ_ONLY]:
+            return MEMORY_READ_ONLY.format(label=label)
+        await _emit(emitter, _status(f"Editing your {label} memory…", False))
+        value = await self._ask(event_call, _edit_dialog(block))
+        if value is DIALOG_CLOSED:
+            return MEMORY_DIALOG_CLOSED
+        # Cancel answers False; an unchanged text needs no write (and no prompt rebuild in Letta).
+        if not isinstance(value, str) or value == block[FIELD_VALUE]:
+            return MEMORY_UNCHANGED
+        await _emit(emitter, _status(f"Saving your {label} memory…", False))
+        update = {**identity, FIELD_LABEL: label, FIELD_VALUE: value}
+        saved = _memory_block(await self._post_json(ROUTE_MEMORY_UPDATE, update))
+        return MEMORY_SAVED.format(label=label, count=f"{len(saved[FIELD_VALUE]):,}")
+
+    async def _ask(self, event_call: Callable[[dict], Awaitable[Any]], dialog: dict) -> Any:
+        """The person's answer to a dialog, or DIALOG_CLOSED.
+
+        OpenWebUI's event call returns `{"error": …}` when the tab is gone and, unless
+        WEBSOCKET_EVENT_CALLER_TIMEOUT is set, waits forever: MEMORY_DIALOG_SECONDS bounds it.
+        """
+        try:
+            answer = await asyncio.wait_for(event_call(dialog), self.valves.MEMORY_DIALOG_SECONDS)
+        except Exception:  # noqa: BLE001 - a timeout or a failed socket call: nobody answered
+            return DIALOG_CLOSED
+        if isinstance(answer, dict) and "error" in answer:
+            return DIALOG_CLOSED
+        return answer
+
+    async def _post_json(self, route: str, request: dict) -> Any:
+        """One JSON request to the bridge, bounded by REQUEST_TIMEOUT; a refusal raises Refused."""
+        timeout = aiohttp.ClientTimeout(
+            total=self.valves.REQUEST_TIMEOUT, sock_connect=CONNECT_TIMEOUT_SECONDS
+        )
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.post(
+                self._url(route), json=request, headers=self._headers(), allow_redirects=False
+            ) as response:
+                if response.status != 200:
+                    raise Refused(await self._refusal(response))
+                try:
+                    return await response.json(content_type=None)
+                except ValueError as error:
+                    raise ProtocolError("the answer is not JSON") from error
 
     async def _complete(self, request: dict) -> str:
         """Non-streaming callers get the whole answer, or a sentence, as one string."""
