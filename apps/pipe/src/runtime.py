@@ -487,6 +487,23 @@ async def _emit(emitter: Emitter, event: dict) -> None:
             pass
 
 
+class StatusLine:
+    """One status line that moves through steps; `close()` leaves the last one finished, visibly."""
+
+    def __init__(self, emitter: Emitter) -> None:
+        self.emitter = emitter
+        self.step: str | None = None
+
+    async def show(self, step: str) -> None:
+        self.step = step
+        await _emit(self.emitter, _status(f"{step}…", False))
+
+    async def close(self) -> None:
+        if self.step is not None:
+            await _emit(self.emitter, _status(self.step, True))
+            self.step = None
+
+
 class StreamedTurn:
     """One streamed answer: bridge events in, chunks and status lines out.
 
@@ -722,21 +739,22 @@ class Pipe:
         """
         if label and event_call is None:
             return MEMORY_NEEDS_UI.format(label=label[:MEMORY_LABEL_ECHO_CHARS])
+        status = StatusLine(emitter)
         try:
-            await _emit(emitter, _status("Reading your agent's memory…", False))
+            await status.show("Reading your agent's memory")
             blocks = _memory_blocks(await self._post_json(ROUTE_MEMORY, identity))
             if not label:
                 answer = _memory_markdown(blocks)
             else:
-                answer = await self._edit_block(identity, label, blocks, emitter, event_call)
+                answer = await self._edit_block(identity, label, blocks, status, event_call)
         except Exception as error:  # noqa: BLE001 - becomes a sentence in the chat
             answer = self._failure(error)
         finally:
-            await _emit(emitter, _status("", True, hidden=True))
+            await status.close()
         return ContentTagGuard.whole(answer)
 
     async def _edit_block(
-        self, identity: dict, label: str, blocks: list[dict], emitter: Emitter, event_call: Any
+        self, identity: dict, label: str, blocks: list[dict], status: StatusLine, event_call: Any
     ) -> str:
         """The input dialog pre-filled with the block; on OK the bridge saves the new text."""
         block = next((block for block in blocks if block[FIELD_LABEL] == label), None)
@@ -744,14 +762,14 @@ class Pipe:
             return MEMORY_NO_BLOCK.format(label=label[:MEMORY_LABEL_ECHO_CHARS])
         if block[FIELD_READ_ONLY]:
             return MEMORY_READ_ONLY.format(label=label)
-        await _emit(emitter, _status(f"Editing your {label} memory…", False))
+        await status.show(f"Editing your {label} memory")
         value = await self._ask(event_call, _edit_dialog(block))
         if value is DIALOG_CLOSED:
             return MEMORY_DIALOG_CLOSED
         # Cancel answers False; an unchanged text needs no write (and no prompt rebuild in Letta).
         if not isinstance(value, str) or value == block[FIELD_VALUE]:
             return MEMORY_UNCHANGED
-        await _emit(emitter, _status(f"Saving your {label} memory…", False))
+        await status.show(f"Saving your {label} memory")
         update = {**identity, FIELD_LABEL: label, FIELD_VALUE: value}
         saved = _memory_block(await self._post_json(ROUTE_MEMORY_UPDATE, update))
         return MEMORY_SAVED.format(label=label, count=f"{len(saved[FIELD_VALUE]):,}")

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Step } from '@letta-openwebui/letta-sim'
 import {
   dropAfter,
@@ -20,11 +23,29 @@ import { startServer } from '@letta-openwebui/server/server'
  */
 const apiKey = 'pipe-e2e-bridge-key-0123456789'
 const sim = await startLettaSim()
+// The built-in catalog plus `private`: the same tutor with /memory turned off by the admin.
+const builtIn = await Bun.file(
+  new URL('../../server/config/templates.json', import.meta.url),
+).json()
+const tutor = builtIn.templates.find((template: { name: string }) => template.name === 'tutor')
+const templatesDir = mkdtempSync(join(tmpdir(), 'pipe-e2e-'))
+const templatesFile = join(templatesDir, 'templates.json')
+await Bun.write(
+  templatesFile,
+  JSON.stringify({
+    ...builtIn,
+    templates: [
+      ...builtIn.templates,
+      { ...tutor, name: 'private', title: 'Private tutor', memoryCommand: false },
+    ],
+  }),
+)
 const server = await startServer({
   port: 0,
   host: '127.0.0.1',
   lettaBaseUrl: sim.url,
   bridgeApiKey: apiKey,
+  templatesFile,
   idleTimeoutMs: 2_000,
   logLevel: 'warn',
 })
@@ -114,4 +135,5 @@ await server.stop()
 await patient.stop()
 await lettaDown.stop()
 await sim.stop()
+rmSync(templatesDir, { recursive: true, force: true })
 process.exit(0)

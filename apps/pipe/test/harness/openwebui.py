@@ -7,8 +7,12 @@ utils/middleware.py (each yielded item is one SSE line; reasoning_content render
 block; reasoning and solution tags in the answer text are lifted out of it; statuses from the
 event emitter). Where OpenWebUI is lenient but API clients are not, the harness is strict: a
 yielded item that is not a full OpenAI chunk fails the test.
+
+Dialogs (`__event_call__`) are answered from a script, as the browser tab would answer them;
+see `chat(dialog_answers=…)`.
 """
 
+import asyncio
 import inspect
 import json
 import re
@@ -66,6 +70,24 @@ TITLE_TASK_PROMPT = (
 
 class ContractViolation(AssertionError):
     """The pipe broke OpenWebUI's or an API client's expectations; never an error box."""
+
+
+class _NeverAnswers:
+    def __repr__(self) -> str:
+        return "NEVER_ANSWERS"
+
+
+# A dialog nobody answers: OpenWebUI's event call waits forever by default (socket/main.py
+# get_event_call: `sio.call(..., timeout=WEBSOCKET_EVENT_CALLER_TIMEOUT)`, and that env var is
+# unset unless an admin sets it), so only the pipe's own bound can end the wait.
+NEVER_ANSWERS = _NeverAnswers()
+# What the event call returns at once when the tab that sent the message is gone (socket/main.py
+# get_event_call: the session is not in SESSION_POOL).
+TAB_CLOSED = {"error": "Client session disconnected."}
+# What the person can do in an `input` dialog (src/lib/components/chat/Chat.svelte and
+# common/ConfirmDialog.svelte): OK returns the textarea's text, a string (possibly empty);
+# Cancel or Escape returns False.
+CANCEL = False
 
 
 def extract_frontmatter(content: str) -> dict:
@@ -154,6 +176,7 @@ class Seen:
     returned: str | None = None
     chunks: int = 0
     items: list = field(default_factory=list)
+    dialogs: list = field(default_factory=list)
 
     @property
     def answer(self) -> str:
@@ -248,6 +271,7 @@ async def chat(
     ui: bool = True,
     stop_after_chunks: int | None = None,
     observe: Callable[[Seen], None] | None = None,
+    dialog_answers: list | None = None,
 ) -> Seen:
     """One request as OpenWebUI sends it; `stop_after_chunks` presses the stop button.
 
@@ -256,6 +280,11 @@ async def chat(
     streaming. Closing the browser tab does not stop a streamed answer in OpenWebUI (it runs
     on as a server task and is saved), so only the stop button is modelled: `aclose()`.
     `observe(seen)` runs after each chunk and status: a test's fake server can wait for it.
+    `dialog_answers` scripts the browser tab's answers to `__event_call__` dialogs, in order: a
+    string (OK with that text), CANCEL, TAB_CLOSED or NEVER_ANSWERS; each dialog shown is
+    recorded in `seen.dialogs`. Without a script, any dialog fails the test; a dialog the
+    script did not expect, or one OpenWebUI could not show, fails it even if the pipe caught
+    the error.
     """
     seen = Seen()
     pipe.valves = pipe.Valves(**valves)
@@ -269,8 +298,24 @@ async def chat(
             if observe:
                 observe(seen)
 
-    async def event_call(event: dict) -> None:
-        raise ContractViolation(f"the pipe asked the browser a question: {event!r}")
+    answers = None if dialog_answers is None else list(dialog_answers)
+    violations: list[str] = []
+
+    async def event_call(event: dict) -> Any:
+        problem = _dialog_problem(event)
+        if problem is None and answers is None:
+            problem = f"the pipe asked the browser a question: {event!r}"
+        if problem is None and not answers:
+            problem = f"the pipe asked more questions than the test answers: {event!r}"
+        if problem is not None:
+            violations.append(problem)
+            raise ContractViolation(problem)
+        data = event["data"]
+        seen.dialogs.append({"type": event["type"], **{key: data.get(key) for key in DIALOG_FIELDS}})
+        answer = answers.pop(0)
+        if answer is NEVER_ANSWERS:
+            await asyncio.Event().wait()
+        return answer
 
     body, metadata = _request(text, model=model, stream=stream, task=task, chat_id=chat_id, ui=ui)
     # functions.py generate_function_chat_completion: the emitter and event caller exist only
@@ -295,6 +340,7 @@ async def chat(
     result = await pipe.pipe(body, **kwargs)
     if isinstance(result, str):
         seen.returned = result
+        _check_dialogs(violations)
         return seen
     if not inspect.isasyncgen(result):
         raise TypeError(f"pipe returned {type(result).__name__}")
@@ -312,10 +358,40 @@ async def chat(
         raise
     except Exception as error:  # noqa: BLE001 - OpenWebUI shows an error box
         seen.error_box = str(error)
+        _check_dialogs(violations)
         return seen
+    _check_dialogs(violations)
     if not stopped:
         _check_finished(seen)
     return seen
+
+
+DIALOG_FIELDS = ("title", "message", "placeholder", "value")
+
+
+def _dialog_problem(event: Any) -> str | None:
+    """Why OpenWebUI could not show this dialog, or None.
+
+    Chat.svelte reads `type` and `data`: `data.title` and `data.message` (rendered with marked),
+    for `input` also `data.placeholder` and `data.value` (the textarea's starting text).
+    """
+    if not isinstance(event, dict) or event.get("type") not in ("input", "confirmation"):
+        return f"not a dialog OpenWebUI shows: {event!r}"
+    data = event.get("data")
+    if not isinstance(data, dict):
+        return f"a dialog without data: {event!r}"
+    for key in DIALOG_FIELDS:
+        if key in data and not isinstance(data[key], str):
+            return f"dialog {key} is not a string: {event!r}"
+    if not data.get("title") or not data.get("message"):
+        return f"a dialog without a title or message: {event!r}"
+    return None
+
+
+def _check_dialogs(violations: list[str]) -> None:
+    """A dialog the pipe should not have asked fails the test, even when the pipe caught it."""
+    if violations:
+        raise ContractViolation(violations[0])
 
 
 def _check_chunk(item: Any) -> dict:
