@@ -156,7 +156,12 @@ try {
   // "database is locked" (seen: an agent creation waiting 30 s behind the silent model's run).
   // Restarting the bridge and crashing Letta come last.
   const codes: number[] = []
-  for (const file of ['test_turns.py', 'test_silent_model.py', 'test_disruptions.py']) {
+  for (const file of [
+    'test_turns.py',
+    'test_memory.py',
+    'test_silent_model.py',
+    'test_disruptions.py',
+  ]) {
     codes.push(await runPytest(file, env))
   }
   status = codes.every((code) => code === 0) ? 0 : 1
