@@ -23,7 +23,8 @@ import { startServer } from '@letta-openwebui/server/server'
  */
 const apiKey = 'pipe-e2e-bridge-key-0123456789'
 const sim = await startLettaSim()
-// The built-in catalog plus `private`: the same tutor with /memory turned off by the admin.
+// The built-in catalog plus `private`, the same tutor with /memory turned off by the admin, and
+// `coach`, a second template whose agent is another agent of the same person.
 const builtIn = await Bun.file(
   new URL('../../server/config/templates.json', import.meta.url),
 ).json()
@@ -37,6 +38,7 @@ await Bun.write(
     templates: [
       ...builtIn.templates,
       { ...tutor, name: 'private', title: 'Private tutor', memoryCommand: false },
+      { ...tutor, name: 'coach', title: 'Coach', persona: 'I am a running coach.' },
     ],
   }),
 )

@@ -140,6 +140,17 @@ def test_the_edit_dialog_is_prefilled_and_ok_saves(stack, pipe):
     assert letta_runs(stack) == runs, "/memory started a Letta run"
 
 
+def test_an_edit_reaches_the_agent_of_the_chats_template_only(stack, pipe):
+    ada = new_user("mem-coach")
+    tutor_before = bridge_blocks(stack, pipe, ada)["human"]["value"]
+    shown, _ = say(pipe, stack, "/memory", ada, model="letta.coach")
+    assert fenced("I am a running coach.") in shown
+    saved, _ = say(pipe, stack, "/memory human", ada, model="letta.coach", dialog_answers=["Ada runs 5 km."])
+    assert saved == "Saved your human memory (14 characters)."
+    assert bridge_blocks(stack, pipe, ada, template="coach")["human"]["value"] == "Ada runs 5 km."
+    assert bridge_blocks(stack, pipe, ada)["human"]["value"] == tutor_before
+
+
 def test_a_non_streamed_edit_saves_too(stack, pipe):
     ada = new_user("mem-plain-edit")
     shown, seen = say(pipe, stack, "/memory human", ada, stream=False, dialog_answers=["Short."])
