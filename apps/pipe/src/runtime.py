@@ -777,8 +777,9 @@ class Pipe:
     async def _ask(self, event_call: Callable[[dict], Awaitable[Any]], dialog: dict) -> Any:
         """The person's answer to a dialog, or DIALOG_CLOSED.
 
-        OpenWebUI's event call returns `{"error": …}` when the tab is gone and, unless
-        WEBSOCKET_EVENT_CALLER_TIMEOUT is set, waits forever: MEMORY_DIALOG_SECONDS bounds it.
+        OpenWebUI's event call (socket/main.py get_event_call) returns `{"error": …}` when the
+        tab is gone or its own timeout passed; that timeout (WEBSOCKET_EVENT_CALLER_TIMEOUT) is
+        unset by default, so it waits forever: MEMORY_DIALOG_SECONDS bounds it.
         """
         try:
             answer = await asyncio.wait_for(event_call(dialog), self.valves.MEMORY_DIALOG_SECONDS)

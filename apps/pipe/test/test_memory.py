@@ -12,7 +12,7 @@ import uuid
 import pytest
 from aiohttp import web
 from fake_bridge import serve
-from harness.openwebui import CANCEL, NEVER_ANSWERS, TAB_CLOSED, chat
+from harness.openwebui import CANCEL, NEVER_ANSWERS, TAB_CLOSED, TIMED_OUT, chat
 
 # A request the pipe does not bound would keep the test waiting: fail instead.
 NEVER = 60
@@ -161,8 +161,8 @@ def test_a_non_streamed_edit_saves_too(stack, pipe):
 
 @pytest.mark.parametrize(
     ("answer", "sentence"),
-    [(CANCEL, NOTHING_CHANGED), (TAB_CLOSED, DIALOG_CLOSED), (NEVER_ANSWERS, DIALOG_CLOSED)],
-    ids=["cancel", "tab-gone", "silence"],
+    [(CANCEL, NOTHING_CHANGED), (TAB_CLOSED, DIALOG_CLOSED), (TIMED_OUT, DIALOG_CLOSED), (NEVER_ANSWERS, DIALOG_CLOSED)],
+    ids=["cancel", "tab-gone", "owui-timeout", "silence"],
 )
 def test_a_dialog_without_ok_changes_nothing(stack, pipe, answer, sentence):
     ada = new_user("mem-cancel")

@@ -77,16 +77,18 @@ class _NeverAnswers:
         return "NEVER_ANSWERS"
 
 
-# A dialog nobody answers: OpenWebUI's event call waits forever by default (socket/main.py
-# get_event_call: `sio.call(..., timeout=WEBSOCKET_EVENT_CALLER_TIMEOUT)`, and that env var is
-# unset unless an admin sets it), so only the pipe's own bound can end the wait.
+# A dialog nobody answers: OpenWebUI 0.11's event call waits forever by default (socket/main.py
+# get_event_call: `sio.call(..., timeout=WEBSOCKET_EVENT_CALLER_TIMEOUT)`, and env.py turns an
+# unset WEBSOCKET_EVENT_CALLER_TIMEOUT into None), so only the pipe's own bound can end the wait.
 NEVER_ANSWERS = _NeverAnswers()
 # What the event call returns at once when the tab that sent the message is gone (socket/main.py
-# get_event_call: the session is not in SESSION_POOL).
+# get_event_call: the session is not in SESSION_POOL, or not the user's).
 TAB_CLOSED = {"error": "Client session disconnected."}
-# What the person can do in an `input` dialog (src/lib/components/chat/Chat.svelte and
-# common/ConfirmDialog.svelte): OK returns the textarea's text, a string (possibly empty);
-# Cancel or Escape returns False.
+# What it returns when an admin set WEBSOCKET_EVENT_CALLER_TIMEOUT and the tab did not answer in time.
+TIMED_OUT = {"error": "Event call timed out. The browser tab may be inactive or closed."}
+# What the person can do in an `input` dialog (frontend, read in a 0.10 tree: Chat.svelte shows
+# common/ConfirmDialog.svelte with a textarea holding `data.value`; OK, or Enter anywhere, calls
+# back with the textarea's text, a string, possibly empty; Cancel or Escape calls back False).
 CANCEL = False
 
 
