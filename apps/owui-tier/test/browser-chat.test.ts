@@ -4,7 +4,7 @@ import type { BrowserSession, BrowserTurn, ChatEvent } from '../src/browser.ts'
 import type { ModelEntry } from '../src/openwebui-api.ts'
 import { until } from '../src/processes.ts'
 import type { TierStack } from '../src/stack.ts'
-import { listedModel, openAdminTab } from '../src/stack.ts'
+import { openAdminTab } from '../src/stack.ts'
 
 let stack: TierStack
 let tab: BrowserSession

@@ -3,7 +3,7 @@ import { startServer } from '@letta-openwebui/server/server'
 import type { BrowserSession } from '../src/browser.ts'
 import type { ModelEntry } from '../src/openwebui-api.ts'
 import type { TierStack } from '../src/stack.ts'
-import { BRIDGE_API_KEY, FUNCTION_ID, listedModel, openAdminTab } from '../src/stack.ts'
+import { BRIDGE_API_KEY, FUNCTION_ID, openAdminTab } from '../src/stack.ts'
 
 let stack: TierStack
 let tab: BrowserSession

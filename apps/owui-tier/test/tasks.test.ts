@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { BrowserSession } from '../src/browser.ts'
 import type { ModelEntry } from '../src/openwebui-api.ts'
 import type { TierStack } from '../src/stack.ts'
-import { lettaMessages, listedModel, openAdminTab, TUTOR_MODEL } from '../src/stack.ts'
+import { lettaMessages, openAdminTab, TUTOR_MODEL } from '../src/stack.ts'
 
 let stack: TierStack
 let tab: BrowserSession

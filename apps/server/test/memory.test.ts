@@ -76,6 +76,13 @@ describe('the agent’s memory, for /memory in the chat', () => {
       code: 'memory_too_long',
       message: expect.stringContaining('at most 10 characters'),
     })
+    // Letta counts characters, not UTF-16 units: ten emoji fit a ten-character block.
+    const emoji = await post(
+      stack.server,
+      ROUTES.memoryUpdate,
+      ask('mem-dee', { label: 'human', value: '🙂'.repeat(10) }),
+    )
+    expect(emoji.status).toBe(200)
     const readOnly = await post(
       stack.server,
       ROUTES.memoryUpdate,
@@ -96,7 +103,7 @@ describe('the agent’s memory, for /memory in the chat', () => {
       value: 'Be kind.',
       readOnly: true,
     })
-    expect(blocks.find((block) => block.label === 'human')?.value).toBe('Dee.')
+    expect(blocks.find((block) => block.label === 'human')?.value).toBe('🙂'.repeat(10))
   })
 
   it('needs the key, like every /v1 route', async () => {

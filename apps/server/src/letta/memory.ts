@@ -78,12 +78,14 @@ export class MemoryService {
         errorBody('memory_read_only', `The "${label}" memory block is read-only.`),
       )
     }
-    if (value.length > block.limit) {
+    // Letta counts characters (Python's len), not UTF-16 units: an emoji is one.
+    const characters = [...value].length
+    if (characters > block.limit) {
       throw new MemoryRefused(
         422,
         errorBody(
           'memory_too_long',
-          `The "${label}" memory block holds at most ${block.limit} characters; this is ${value.length}. Please shorten it.`,
+          `The "${label}" memory block holds at most ${block.limit} characters; this is ${characters}. Please shorten it.`,
         ),
       )
     }
