@@ -54,6 +54,21 @@ export function killAll(): void {
   for (const child of children) child.kill('SIGKILL')
 }
 
+/**
+ * Runs a run's clean-up steps, last registered first, each even if one before it failed; then
+ * kills whatever child is still alive.
+ */
+export async function cleanUp(steps: Array<() => unknown>): Promise<void> {
+  for (const step of [...steps].reverse()) {
+    try {
+      await step()
+    } catch {
+      // keep stopping the rest
+    }
+  }
+  killAll()
+}
+
 /** The end of a log file, for error messages. */
 export function logTail(file: string, lines = 25): string {
   try {

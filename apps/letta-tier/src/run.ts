@@ -22,7 +22,7 @@ import {
   startLetta,
 } from './kit.ts'
 import type { Child } from './processes.ts'
-import { freePort, killAll, spawnLogged, waitForHttp } from './processes.ts'
+import { cleanUp, freePort, killAll, spawnLogged, waitForHttp } from './processes.ts'
 
 const API_KEY = 'letta-tier-bridge-key-0123456789'
 const TEMPLATES_FILE = join(import.meta.dir, '..', 'config', 'templates.json')
@@ -169,14 +169,7 @@ try {
 } catch (error) {
   console.error(`letta tier failed to start: ${(error as Error).message}`)
 } finally {
-  for (const step of cleanup.reverse()) {
-    try {
-      await step()
-    } catch {
-      // keep stopping the rest
-    }
-  }
-  killAll()
+  await cleanUp(cleanup)
 }
 // Logs are for failures; a green run leaves nothing behind.
 if (status === 0) rmSync(logDir, { recursive: true, force: true })
