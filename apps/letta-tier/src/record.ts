@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Reply } from '@letta-openwebui/fake-llm'
 import { startFakeLlm } from '@letta-openwebui/fake-llm'
-import { readRawEvents } from '@letta-openwebui/letta-sim'
+import { readRawEvents, recordedAgentBody } from '@letta-openwebui/letta-sim'
 import type { Letta } from './kit.ts'
 import { ensureKit, kitPresent, makeInstance, REPO_ROOT, startLetta, startRedis } from './kit.ts'
-import { killAll } from './processes.ts'
+import { cleanUp } from './processes.ts'
 import type { Exchange, Recording } from './recording.ts'
 import { normalise } from './recording.ts'
 
@@ -67,16 +67,7 @@ async function newAgent(s: Session, user: string): Promise<{ id: string; exchang
   const exchange = await s.exchange({
     method: 'POST',
     path: '/v1/agents/',
-    body: {
-      name: `tutor-${user}`,
-      model: 'openai-proxy/gpt-4o-mini',
-      memory_blocks: [
-        { label: 'persona', value: 'I am a patient tutor.' },
-        { label: 'human', value: `About the student.\nName: ${user}` },
-      ],
-      tags: [`owui-user:${user}`, 'template:tutor', 'letta-openwebui'],
-      metadata: { owui_user_id: user, template: 'tutor' },
-    },
+    body: recordedAgentBody(user),
   })
   const id = (exchange.json as { id?: string }).id
   if (!id) throw new Error(`agent create failed: ${JSON.stringify(exchange.json)}`)
@@ -366,14 +357,7 @@ try {
   failed = true
   console.error(`record:letta failed: ${(error as Error).message} (logs: ${logDir})`)
 } finally {
-  for (const step of cleanup.reverse()) {
-    try {
-      await step()
-    } catch {
-      // keep stopping the rest
-    }
-  }
-  killAll()
+  await cleanUp(cleanup)
 }
 if (!failed) rmSync(logDir, { recursive: true, force: true })
 process.exit(failed ? 1 : 0)

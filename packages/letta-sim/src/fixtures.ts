@@ -25,3 +25,21 @@ export function lettaFixtures(): LettaFixture[] {
     .sort()
     .map((name) => ({ name, transcript: lettaFixture(name) }))
 }
+
+/**
+ * The agent the recordings in `fixtures/real/` were made with: the bridge's create body, with
+ * the model as a self-hosted Letta behind a fake OpenAI endpoint names it. The recorder and the
+ * conformance test both send exactly this.
+ */
+export function recordedAgentBody(user: string) {
+  return {
+    name: `tutor-${user}`,
+    model: 'openai-proxy/gpt-4o-mini',
+    memory_blocks: [
+      { label: 'persona', value: 'I am a patient tutor.' },
+      { label: 'human', value: `About the student.\nName: ${user}` },
+    ],
+    tags: [`owui-user:${user}`, 'template:tutor', 'letta-openwebui'],
+    metadata: { owui_user_id: user, template: 'tutor' },
+  }
+}

@@ -1,6 +1,6 @@
 export type { AgentInit, SimAgent } from './agents.ts'
 export type { LettaFixture } from './fixtures.ts'
-export { LETTA_FIXTURES_DIR, lettaFixture, lettaFixtures } from './fixtures.ts'
+export { LETTA_FIXTURES_DIR, lettaFixture, lettaFixtures, recordedAgentBody } from './fixtures.ts'
 export type {
   ErrorFrame,
   ErrorInput,

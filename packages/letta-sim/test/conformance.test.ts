@@ -13,6 +13,7 @@ import {
   errorBeforeOutput,
   readRawEvents,
   reasoningToolAnswer,
+  recordedAgentBody,
   startLettaSim,
   tokenStream,
 } from '../src/index.ts'
@@ -253,16 +254,7 @@ const send = (text: string, extra: Record<string, unknown> = {}) => ({
 })
 
 async function newAgent(user: string) {
-  const created = await exchange('POST', '/v1/agents/', {
-    name: `tutor-${user}`,
-    model: 'openai-proxy/gpt-4o-mini',
-    memory_blocks: [
-      { label: 'persona', value: 'I am a patient tutor.' },
-      { label: 'human', value: `About the student.\nName: ${user}` },
-    ],
-    tags: [`owui-user:${user}`, 'template:tutor', 'letta-openwebui'],
-    metadata: { owui_user_id: user, template: 'tutor' },
-  })
+  const created = await exchange('POST', '/v1/agents/', recordedAgentBody(user))
   return { id: (created.json as { id: string }).id, created }
 }
 
