@@ -1,18 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { tokenStream } from '@letta-openwebui/letta-sim'
-import type { BrowserSession, BrowserTurn, ChatEvent } from '../src/browser.ts'
-import type { ModelEntry } from '../src/openwebui-api.ts'
+import type { BrowserTurn, ChatEvent } from '../src/browser.ts'
 import { until } from '../src/processes.ts'
-import type { TierStack } from '../src/stack.ts'
-import { openAdminTab } from '../src/stack.ts'
+import { adminTab } from './admin-tab.ts'
 
-let stack: TierStack
-let tab: BrowserSession
-let tutor: ModelEntry
-beforeAll(async () => {
-  ;({ stack, tab, tutor } = await openAdminTab())
-}, 180_000)
-afterAll(() => tab?.close())
+const tier = adminTab()
 
 type Status = { description: string; done: boolean; hidden?: boolean }
 const statuses = (events: ChatEvent[]) =>
@@ -29,8 +21,8 @@ const outputText = (output: unknown, type: string) =>
 
 describe('a chat in the browser', () => {
   test('shows tool status lines, the Thinking block and the answer, and OpenWebUI stores them', async () => {
-    const turn = await tab.send({ model: tutor, text: 'What is a derivative?' })
-    await tab.finished(turn)
+    const turn = await tier.tab.send({ model: tier.tutor, text: 'What is a derivative?' })
+    await tier.tab.finished(turn)
 
     const shown = statuses(turn.events)
     expect(shown.filter((status) => !status.hidden).map((s) => s.description)).toContain(
@@ -43,9 +35,8 @@ describe('a chat in the browser', () => {
     )
     expect(thinking.some((text) => text.includes('derivative'))).toBe(true)
 
-    const stored = (await stack.api.chat(stack.admin.token, turn.chatId)).chat.history.messages[
-      turn.messageId
-    ]
+    const stored = (await tier.stack.api.chat(tier.stack.admin.token, turn.chatId)).chat.history
+      .messages[turn.messageId]
     expect(stored?.done).toBe(true)
     expect(stored?.content).toContain('Good question: “What is a derivative?”')
     expect(outputText(stored?.output, 'reasoning')).toContain('Let me check my notes')
@@ -56,30 +47,32 @@ describe('a chat in the browser', () => {
   })
 
   const stops = [
-    ['the stop button', (turn: BrowserTurn) => stack.api.stopChat(stack.admin.token, turn.chatId)],
+    [
+      'the stop button',
+      (turn: BrowserTurn) => tier.stack.api.stopChat(tier.stack.admin.token, turn.chatId),
+    ],
     [
       'stopping the task by id',
-      (turn: BrowserTurn) => stack.api.stopTask(stack.admin.token, turn.taskIds[0] ?? ''),
+      (turn: BrowserTurn) => tier.stack.api.stopTask(tier.stack.admin.token, turn.taskIds[0] ?? ''),
     ],
   ] as const
   test.each(stops)('%s cancels the Letta run', async (_, stop) => {
-    stack.sim.enqueue(tokenStream({ tokens: 200, tokensPerSecond: 40 }))
-    const cancelsBefore = stack.sim.cancels.length
-    const turn = await tab.send({ model: tutor, text: 'Tell me a very long story.' })
-    await tab.waitFor(turn, (event) =>
+    tier.stack.sim.enqueue(tokenStream({ tokens: 200, tokensPerSecond: 40 }))
+    const cancelsBefore = tier.stack.sim.cancels.length
+    const turn = await tier.tab.send({ model: tier.tutor, text: 'Tell me a very long story.' })
+    await tier.tab.waitFor(turn, (event) =>
       outputText((event.data.data as { output?: unknown })?.output, 'message').includes('token3'),
     )
     expect(turn.taskIds).toHaveLength(1)
     await stop(turn)
     await until(
       'Letta to be asked to cancel the run',
-      () => stack.sim.cancels.length > cancelsBefore,
+      () => tier.stack.sim.cancels.length > cancelsBefore,
       10_000,
     )
-    await tab.finished(turn, 10_000)
-    const stored = (await stack.api.chat(stack.admin.token, turn.chatId)).chat.history.messages[
-      turn.messageId
-    ]
+    await tier.tab.finished(turn, 10_000)
+    const stored = (await tier.stack.api.chat(tier.stack.admin.token, turn.chatId)).chat.history
+      .messages[turn.messageId]
     expect(stored?.content ?? '').not.toContain('token199')
   })
 })

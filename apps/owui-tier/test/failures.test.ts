@@ -1,34 +1,26 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { startServer } from '@letta-openwebui/server/server'
-import type { BrowserSession } from '../src/browser.ts'
-import type { ModelEntry } from '../src/openwebui-api.ts'
-import type { TierStack } from '../src/stack.ts'
-import { BRIDGE_API_KEY, FUNCTION_ID, openAdminTab } from '../src/stack.ts'
+import { BRIDGE_API_KEY, FUNCTION_ID } from '../src/stack.ts'
+import { adminTab } from './admin-tab.ts'
 
-let stack: TierStack
-let tab: BrowserSession
-let tutor: ModelEntry
-beforeAll(async () => {
-  ;({ stack, tab, tutor } = await openAdminTab())
-}, 180_000)
-afterAll(() => tab?.close())
+const tier = adminTab()
 
 /**
  * Chats once with the pipe's valves changed as given (the model picker still holds the Tutor
  * model, as an open browser tab does), and returns the answer OpenWebUI stored.
  */
 async function answerWithValves(change: Record<string, unknown>) {
-  const token = stack.admin.token
-  const valves = await stack.api.getValves(token, FUNCTION_ID)
-  await stack.api.setValves(token, FUNCTION_ID, { ...valves, ...change })
+  const token = tier.stack.admin.token
+  const valves = await tier.stack.api.getValves(token, FUNCTION_ID)
+  await tier.stack.api.setValves(token, FUNCTION_ID, { ...valves, ...change })
   try {
-    const turn = await tab.send({ model: tutor, text: 'Are you there?' })
-    await tab.finished(turn)
-    const stored = await stack.api.chat(token, turn.chatId)
+    const turn = await tier.tab.send({ model: tier.tutor, text: 'Are you there?' })
+    await tier.tab.finished(turn)
+    const stored = await tier.stack.api.chat(token, turn.chatId)
     const message = stored.chat.history.messages[turn.messageId]
     return `${message?.content ?? ''}${message?.error?.content ?? ''}`
   } finally {
-    await stack.api.setValves(token, FUNCTION_ID, valves)
+    await tier.stack.api.setValves(token, FUNCTION_ID, valves)
   }
 }
 
@@ -42,7 +34,7 @@ describe('when something is misconfigured or down, the chat says so in a sentenc
     const doomed = await startServer({
       port: 0,
       host: '127.0.0.1',
-      lettaBaseUrl: stack.sim.url,
+      lettaBaseUrl: tier.stack.sim.url,
       bridgeApiKey: BRIDGE_API_KEY,
       logLevel: 'error',
     })
