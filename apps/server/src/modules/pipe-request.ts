@@ -6,7 +6,7 @@ import type { TemplateCatalog } from '../templates.ts'
  * What every request from the pipe must pass once its body is read: the pipe's protocol is the
  * bridge's, and the template it names exists. Returns the refusal, or undefined.
  */
-export function pipeRequestProblem(
+function pipeRequestProblem(
   body: { protocolVersion: string; template?: string },
   catalog: TemplateCatalog,
 ): { status: number; body: ErrorBody } | undefined {
