@@ -26,6 +26,11 @@ export const ERRORS = {
     message: 'Your agent is still answering your previous message. Please wait a moment.',
     retryable: true,
   },
+  chat_busy: {
+    message:
+      'This chat is still answering your previous message. Wait for it to finish (or press stop), then send again.',
+    retryable: true,
+  },
   letta_unreachable: {
     message: 'The Letta server cannot be reached right now. Please try again in a minute.',
     retryable: true,

@@ -74,6 +74,16 @@ export const EVENT_SCHEMAS = {
     },
     { additionalProperties: false, description: 'Token usage of the run.' },
   ),
+  notice: Type.Object(
+    {
+      text: Type.String({ description: 'One short sentence about the chat itself.' }),
+    },
+    {
+      additionalProperties: false,
+      description:
+        "Something the person should know about this chat, not the agent's words (e.g. that memory written during a discarded answer stays).",
+    },
+  ),
   keepalive: Type.Object(
     {},
     { additionalProperties: false, description: 'Nothing new; the connection is alive.' },

@@ -9,6 +9,16 @@ export {
   type StopReason,
 } from './events.ts'
 export {
+  FINGERPRINT_RULES,
+  Fingerprint,
+  fingerprint,
+  fingerprintText,
+  HistoryMessage,
+  MAX_CARRIED_CHARS,
+  MAX_CARRIED_MESSAGE_CHARS,
+  MAX_HISTORY_MESSAGES,
+} from './history.ts'
+export {
   BlockLabel,
   MAX_BLOCK_CHARS,
   MemoryBlock,

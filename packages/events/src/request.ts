@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
+import { HistoryMessage, MAX_HISTORY_MESSAGES } from './history.ts'
 
 /** Longest user message the bridge accepts; Letta's context window is the real limit. */
 export const MAX_MESSAGE_CHARS = 32_000
@@ -30,7 +31,20 @@ export const ChatRequest = Type.Object(
       description: 'PROTOCOL_VERSION the pipe was generated with.',
     }),
     user: ChatUser,
-    chatId: Type.Optional(Type.String({ maxLength: 200, description: 'OpenWebUI chat id.' })),
+    chatId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'OpenWebUI chat id: each chat is its own Letta conversation.',
+      }),
+    ),
+    history: Type.Optional(
+      Type.Array(HistoryMessage, {
+        maxItems: MAX_HISTORY_MESSAGES,
+        description:
+          "The chat's visible messages before this one, oldest first (with a chatId): tells a next message from a regenerate or an edit.",
+      }),
+    ),
     template: Type.Optional(TemplateName),
     message: Type.String({
       minLength: 1,

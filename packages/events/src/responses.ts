@@ -62,6 +62,15 @@ export const Health = Type.Object(
       templates: Type.Array(Type.String(), {
         description: 'One line per template whose model or embedding Letta does not offer.',
       }),
+      conversations: Type.Optional(
+        Type.Boolean({
+          description:
+            'Whether Letta has conversations (0.16.2+): each chat its own thread; without them all chats of a user share one.',
+        }),
+      ),
+      warnings: Type.Array(Type.String(), {
+        description: 'What works, but not fully, with this Letta (one line each).',
+      }),
     }),
   },
   { additionalProperties: false },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { ErrorBody } from './errors.ts'
 import { EVENT_SCHEMAS } from './events.ts'
+import { FINGERPRINT_RULES } from './history.ts'
 import { MemoryRequest, MemoryUpdate, MemoryView } from './memory.ts'
 import { ChatRequest } from './request.ts'
 import { ChatResult } from './responses.ts'
@@ -28,6 +29,13 @@ export const WIRE_SCHEMAS = {
   MemoryUpdate,
   MemoryView,
   events: EVENT_SCHEMAS,
+  // How the pipe and the bridge fingerprint messages: a change must change the version.
+  fingerprint: {
+    inert: String(FINGERPRINT_RULES.inert),
+    remove: FINGERPRINT_RULES.remove.map(String),
+    ignored: String(FINGERPRINT_RULES.ignored),
+    digits: FINGERPRINT_RULES.digits,
+  },
 }
 
 /** Hash of the wire schemas: any change to a name, field or type changes the version. */
