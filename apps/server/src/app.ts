@@ -16,6 +16,9 @@ import { metricsRoute } from './modules/metrics.ts'
 import { pipeFile } from './modules/pipe-file.ts'
 import { templates } from './modules/templates.ts'
 import { TemplateCatalog } from './templates.ts'
+import type { ThreadStore } from './threads/thread-store.ts'
+import { SqliteThreadStore } from './threads/thread-store.ts'
+import { ThreadDirectory } from './threads/threads.ts'
 import { ChatService } from './turn/chat-service.ts'
 
 export type AppDeps = {
@@ -31,6 +34,8 @@ export type AppDeps = {
   metricsPublic?: boolean
   clientStallTimeoutMs: number
   catalog?: TemplateCatalog
+  /** Chat → conversation; default: SQLite in memory (nothing survives the process). */
+  threadStore?: ThreadStore
 }
 
 /** The bridge as an Elysia app: one plugin per concern, no port (tests call `app.handle`). */
@@ -39,9 +44,15 @@ export function createApp(deps: AppDeps) {
   // Read at scrape time only, when `service` exists.
   const metrics: BridgeMetrics = new BridgeMetrics((): number => service.activeTurns)
   const agents = new AgentDirectory(deps.letta, catalog, deps.logger, () => metrics.agentCreated())
+  const threads = new ThreadDirectory(
+    deps.letta,
+    deps.threadStore ?? new SqliteThreadStore(':memory:'),
+    deps.logger,
+  )
   const service: ChatService = new ChatService({
     letta: deps.letta,
     agents,
+    threads,
     templates: catalog,
     logger: deps.logger,
     idleTimeoutMs: deps.idleTimeoutMs,
@@ -49,7 +60,7 @@ export function createApp(deps: AppDeps) {
     metrics,
   })
   const memoryService = new MemoryService(deps.letta, agents, catalog)
-  const probe = new LettaProbe(deps.letta, deps.lettaTarget.url, deps.lettaTarget.mode, catalog)
+  const probe = new LettaProbe(deps.letta, deps.lettaTarget, catalog, () => threads.probe())
   // Bun's own hard cap (a bare 413) sits above ours, so honest clients get the JSON 413 below it.
   // The key first, before the body is even looked at; then its size, depth and shape.
   const app = new Elysia({ serve: { maxRequestBodySize: 2 * MAX_BODY_BYTES } })
@@ -83,7 +94,7 @@ export function createApp(deps: AppDeps) {
     .use(pipeFile())
     .use(memory({ service: memoryService, catalog, logger: deps.logger }))
     .use(metricsRoute(metrics, deps.metricsPublic ? () => true : keyChecker(deps.bridgeApiKey)))
-  return { app, service, agents, probe, metrics }
+  return { app, service, agents, threads, probe, metrics }
 }
 
 export type BridgeApp = ReturnType<typeof createApp>

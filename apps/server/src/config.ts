@@ -56,6 +56,12 @@ export const Env = Type.Object({
     CLIENT_STALL_TIMEOUT_DEFAULT_MS,
     'A client that takes nothing from a full stream buffer for this long is dropped and its Letta run cancelled.',
   ),
+  /** Chat → conversation map (threads.sqlite); a volume in Docker. */
+  DATA_DIR: Type.String({
+    minLength: 1,
+    default: 'data',
+    description: 'Where the bridge keeps its data.',
+  }),
   /** Off: /metrics needs the bridge key like /v1. On: for a scraper inside a trusted network. */
   METRICS_PUBLIC: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Union(
@@ -80,6 +86,7 @@ export type Config = {
   clientStallTimeoutMs: number
   logLevel: Env['LOG_LEVEL']
   metricsPublic: boolean
+  dataDir: string
 }
 
 export class ConfigError extends Error {
@@ -139,5 +146,6 @@ export function loadConfig(
     clientStallTimeoutMs: env.CLIENT_STALL_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
     metricsPublic: env.METRICS_PUBLIC,
+    dataDir: env.DATA_DIR,
   }
 }

@@ -23,6 +23,7 @@ try {
     keepaliveMs: config.keepaliveMs,
     templatesFile: config.templatesFile,
     clientStallTimeoutMs: config.clientStallTimeoutMs,
+    dataDir: config.dataDir,
     logger,
   })
   logger.info('bridge listening', {
@@ -47,6 +48,7 @@ try {
   for (const problem of letta.templates) {
     logger.error('a template does not fit this Letta: fix it in TEMPLATES_FILE', { problem })
   }
+  for (const warning of letta.warnings) logger.warn(warning)
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       server.stop().finally(() => process.exit(0))

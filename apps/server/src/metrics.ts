@@ -54,6 +54,13 @@ export class BridgeMetrics {
     registers: [this.registry],
   })
 
+  private readonly threads = new Counter({
+    name: 'letta_bridge_threads_total',
+    help: 'Where turns went: default (the agent thread), new (first message of a chat), continue, fork or restart (a regenerate or edit moved the chat to a new thread).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  })
+
   constructor(activeTurns: () => number) {
     new Gauge({
       name: 'letta_bridge_active_turns',
@@ -92,6 +99,10 @@ export class BridgeMetrics {
 
   cancelled(outcome: string): void {
     this.cancels.inc({ outcome })
+  }
+
+  threadPrepared(kind: string): void {
+    this.threads.inc({ kind })
   }
 
   render(): Promise<string> {

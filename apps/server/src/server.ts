@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { BridgeApp } from './app.ts'
 import { createApp } from './app.ts'
 import type { Config } from './config.ts'
@@ -11,6 +12,7 @@ import { createLettaClient } from './letta/client.ts'
 import type { Logger } from './log.ts'
 import { createLogger } from './log.ts'
 import { loadTemplateCatalog } from './templates.ts'
+import { SqliteThreadStore } from './threads/thread-store.ts'
 
 export type ServerOptions = {
   /** 0 = any free port. */
@@ -30,6 +32,8 @@ export type ServerOptions = {
   clientStallTimeoutMs?: number
   logLevel?: Config['logLevel']
   metricsPublic?: boolean
+  /** Where threads.sqlite (chat → conversation) lives; unset = in memory, lost on restart. */
+  dataDir?: string
   logger?: Logger
 }
 
@@ -70,7 +74,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     )
   }
 
+  const threadStore = new SqliteThreadStore(
+    options.dataDir ? join(options.dataDir, 'threads.sqlite') : ':memory:',
+  )
   const bridge = createApp({
+    threadStore,
     letta: createLettaClient({ baseUrl: target.url, apiKey: options.lettaApiKey }),
     lettaTarget: target,
     logger,
@@ -94,6 +102,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     mode: target.mode,
     async stop() {
       await bridge.app.stop(true)
+      threadStore.close()
       await sim?.stop()
     },
   }

@@ -16,10 +16,14 @@ import {
 
 const agentCreations = (stack: Stack) =>
   stack.sim.requests.filter((request) => request.method === 'POST' && request.path === '/v1/agents')
+/** The agent each message went to (directly, or through one of its conversations). */
 const messageTargets = (stack: Stack) =>
   stack.sim.requests
     .filter((request) => request.method === 'POST' && request.path.endsWith('/messages'))
-    .map((request) => request.path.split('/')[3])
+    .map((request) => {
+      const id = request.path.split('/')[3] ?? ''
+      return stack.sim.conversations.get(id)?.agent_id ?? id
+    })
 
 describe('one agent per user and template', () => {
   let stack: Stack
@@ -56,9 +60,9 @@ describe('one agent per user and template', () => {
     )
     expect(agentCreations(stack).length - before).toBe(1)
     const outcomes = results.map((events) => summarize(events))
-    // One answers; the others are told the agent is still answering. All end.
+    // Same chat: one answers; the others are told the chat is still answering. All end.
     expect(outcomes.filter((seen) => seen.errors.length === 0)).toHaveLength(1)
-    expect(outcomes.filter((seen) => seen.errors[0] === 'agent_busy')).toHaveLength(4)
+    expect(outcomes.filter((seen) => seen.errors[0] === 'chat_busy')).toHaveLength(4)
     expect(outcomes.every((seen) => seen.doneCount === 1)).toBe(true)
   })
 
@@ -169,7 +173,7 @@ describe('one agent per user and template', () => {
     })
   })
 
-  it('refuses a second message while the agent is still answering', async () => {
+  it('refuses a second message in the same chat while it is still answering', async () => {
     stack.sim.enqueue(stallAfter(3))
     const first = new AbortController()
     const firstResponse = await post(
@@ -183,6 +187,31 @@ describe('one agent per user and template', () => {
     const reader = readEvents(firstResponse.body as ReadableStream<Uint8Array>)
     await reader.next()
     const second = summarize(await streamChat(stack.server, chatBody({ user: { id: 'u-busy' } })))
+    expect(second.errors).toEqual(['chat_busy'])
+    expect(second.doneCount).toBe(1)
+    // Another chat of the same person answers meanwhile: chats are separate threads.
+    const otherChat = summarize(
+      await streamChat(stack.server, chatBody({ user: { id: 'u-busy' }, chatId: 'chat-2' })),
+    )
+    expect(otherChat.errors).toEqual([])
+    expect(otherChat.answer.length).toBeGreaterThan(0)
+    first.abort()
+  })
+
+  it('refuses a second message without a chat while the agent’s own thread is answering', async () => {
+    stack.sim.enqueue(stallAfter(3))
+    const first = new AbortController()
+    const firstResponse = await post(
+      stack.server,
+      ROUTES.chatStream,
+      chatBody({ user: { id: 'u-busy-api' }, chatId: undefined }),
+      { signal: first.signal },
+    )
+    const reader = readEvents(firstResponse.body as ReadableStream<Uint8Array>)
+    await reader.next()
+    const second = summarize(
+      await streamChat(stack.server, chatBody({ user: { id: 'u-busy-api' }, chatId: undefined })),
+    )
     expect(second.errors).toEqual(['agent_busy'])
     expect(second.doneCount).toBe(1)
     first.abort()

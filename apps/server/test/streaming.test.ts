@@ -48,7 +48,8 @@ describe('streaming a turn', () => {
     stack.sim.enqueue(tokenStream({ tokens: 3 }))
     await streamChat(stack.server)
     const sends = stack.sim.requests.filter(
-      (request) => request.method === 'POST' && /\/v1\/agents\/[^/]+\/messages$/.test(request.path),
+      (request) =>
+        request.method === 'POST' && /\/v1\/conversations\/[^/]+\/messages$/.test(request.path),
     )
     expect(sends).toHaveLength(1)
     expect(sends[0]?.body).toMatchObject({

@@ -1,3 +1,4 @@
+import type { Conversation } from '@letta-ai/letta-client/resources/conversations/conversations'
 import type { Server } from 'bun'
 import type { AgentInit, SimAgent } from './agents.ts'
 import { buildAgent } from './agents.ts'
@@ -62,6 +63,8 @@ export type LettaSim = {
   streams: Readonly<StreamStats>
   cancels: CancelRecord[]
   agents: Map<string, SimAgent>
+  /** Conversations by id (each names its agent). */
+  conversations: Map<string, Conversation>
   /** FIFO: the next message (for that agent, if given) plays it. */
   enqueue(scenario: Scenario, match?: { agentId?: string }): void
   /** Seeds an agent directly, as if created through the API. */
@@ -137,6 +140,7 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     streams: state.streams,
     cancels: state.cancels,
     agents: state.agents,
+    conversations: state.conversations,
     enqueue(scenario, match) {
       state.queue.push(scenario, match?.agentId)
     },

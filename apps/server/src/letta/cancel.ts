@@ -24,6 +24,8 @@ export type CancelOutcome = 'cancelled' | 'already_finished' | 'no_run' | 'faile
 
 export type CancelTarget = {
   agentId: string
+  /** The conversation the run is in; undefined for the agent's own thread. */
+  conversationId?: string
   /** Known once Letta's first frame (a ping) arrived. */
   runId: string | undefined
   /** When the message was sent: the run to look for was created after it. */
@@ -45,7 +47,7 @@ export class RunCanceller {
   async cancel(target: CancelTarget): Promise<CancelOutcome> {
     const { agentId } = target
     try {
-      const runId = target.runId ?? (await this.findActiveRun(agentId, target.sentAt))
+      const runId = target.runId ?? (await this.findActiveRun(target))
       if (!runId) {
         this.logger.info('no run to cancel: the message never started one', { agentId })
         return 'no_run'
@@ -81,19 +83,31 @@ export class RunCanceller {
   }
 
   /**
-   * The agent's newest active run created since the message was sent. The bridge runs one
-   * message at a time per agent, so that is the turn being cancelled.
+   * The thread's newest active run created since the message was sent. The bridge runs one
+   * message at a time per thread, so that is the turn being cancelled; another chat's run on
+   * the same agent is in another conversation.
    */
-  private async findActiveRun(agentId: string, sentAt: Date): Promise<string | undefined> {
-    const since = sentAt.getTime() - CLOCK_SKEW_ALLOWANCE_MS
+  private async findActiveRun(target: CancelTarget): Promise<string | undefined> {
+    const { agentId, conversationId } = target
+    const since = target.sentAt.getTime() - CLOCK_SKEW_ALLOWANCE_MS
     for (let attempt = 1; attempt <= this.timing.attempts; attempt++) {
       const page = await this.letta.runs.list(
-        { agent_id: agentId, active: true, order: 'desc', limit: RUNS_LOOKED_AT },
+        {
+          agent_id: agentId,
+          ...(conversationId ? { conversation_id: conversationId } : {}),
+          active: true,
+          order: 'desc',
+          limit: RUNS_LOOKED_AT,
+        },
         { maxRetries: 0 },
       )
       const run = page
         .getPaginatedItems()
-        .find((candidate) => Date.parse(candidate.created_at ?? '') >= since)
+        .find(
+          (candidate) =>
+            Date.parse(candidate.created_at ?? '') >= since &&
+            (candidate.conversation_id ?? undefined) === conversationId,
+        )
       if (run) return run.id
       if (attempt < this.timing.attempts) await Bun.sleep(this.timing.intervalMs)
     }

@@ -47,6 +47,10 @@ export class FrameMapper {
   stopReason: StopReason | undefined
   /** Frames of a type this bridge does not know (e.g. a newer Letta); ignored. */
   readonly unknownTypes: string[] = []
+  /** Letta's id of the newest answer message: where a fork can cut the thread after this turn. */
+  answerMessageId: string | undefined
+  /** Every tool the agent called in this run. */
+  readonly toolNames = new Set<string>()
 
   private readonly segments = new Map<string, number>()
   private answerOtid: string | undefined
@@ -79,6 +83,7 @@ export class FrameMapper {
           : []
       }
       case 'assistant_message':
+        this.answerMessageId = frame.id
         return this.answer(frame.otid ?? frame.id, contentText(frame.content))
       case 'tool_call_message':
         return this.toolCalls(frame.tool_calls, frame.tool_call)
@@ -147,6 +152,7 @@ export class FrameMapper {
       if (!tool) {
         tool = { name: delta.name ?? 'tool', arguments: '' }
         this.tools.set(id, tool)
+        this.toolNames.add(tool.name)
         events.push({ event: 'tool.started', data: { id, name: tool.name } })
       }
       if (delta.arguments) tool.arguments += delta.arguments

@@ -1,4 +1,5 @@
 import type { TemplateCatalog } from '../templates.ts'
+import { NO_CONVERSATIONS_WARNING } from '../threads/threads.ts'
 import type { Letta } from './client.ts'
 import { templateProblems } from './template-check.ts'
 
@@ -15,6 +16,10 @@ export type LettaStatus = {
   problem?: string
   /** Templates whose model or embedding this Letta does not offer, one line each. */
   templates: string[]
+  /** Whether Letta has conversations (each chat its own thread); unknown until it answers. */
+  conversations?: boolean
+  /** What works, but not fully, with this Letta. */
+  warnings: string[]
 }
 
 /** Asks Letta whether it is up and whether it fits the templates, without ever throwing. */
@@ -23,9 +28,9 @@ export class LettaProbe {
 
   constructor(
     private readonly letta: Letta,
-    private readonly url: string,
-    private readonly mode: 'letta' | 'demo',
+    private readonly target: { url: string; mode: 'letta' | 'demo' },
     private readonly catalog: TemplateCatalog,
+    private readonly conversations: () => Promise<boolean | undefined>,
   ) {}
 
   check(): Promise<LettaStatus> {
@@ -37,11 +42,20 @@ export class LettaProbe {
   }
 
   private async probe(): Promise<LettaStatus> {
-    const base = { url: this.url, mode: this.mode }
+    const base = { url: this.target.url, mode: this.target.mode }
     try {
       const health = await this.letta.health({ timeout: PROBE_TIMEOUT_MS, maxRetries: 0 })
       const templates = await templateProblems(this.letta, this.catalog)
-      return { ...base, reachable: true, version: health.version, templates }
+      const conversations = await this.conversations()
+      const warnings = conversations === false ? [NO_CONVERSATIONS_WARNING] : []
+      return {
+        ...base,
+        reachable: true,
+        version: health.version,
+        templates,
+        conversations,
+        warnings,
+      }
     } catch (error) {
       const status = (error as { status?: number }).status
       const problem =
@@ -49,8 +63,8 @@ export class LettaProbe {
           ? 'Letta rejected the API key (check LETTA_API_KEY)'
           : status
             ? `Letta answered HTTP ${status}`
-            : `no answer from ${this.url} (is Letta running?)`
-      return { ...base, reachable: false, problem, templates: [] }
+            : `no answer from ${this.target.url} (is Letta running?)`
+      return { ...base, reachable: false, problem, templates: [], warnings: [] }
     }
   }
 }

@@ -9,11 +9,13 @@ import { FrameMapper } from '../letta/frames-to-events.ts'
 import type { Logger } from '../log.ts'
 import type { BridgeMetrics } from '../metrics.ts'
 import type { TemplateCatalog } from '../templates.ts'
+import type { PreparedTurn, ThreadDirectory } from '../threads/threads.ts'
 import { IdleWatchdog } from './idle-watchdog.ts'
 
 export type ChatDeps = {
   letta: Letta
   agents: AgentDirectory
+  threads: ThreadDirectory
   templates: TemplateCatalog
   logger: Logger
   /** Upstream silence (not even a Letta ping) after which the stream counts as stalled. */
@@ -24,7 +26,28 @@ export type ChatDeps = {
 }
 
 /** Errors that are the bridge's own refusals, not something Letta (or the way to it) did. */
-const NOT_LETTA_ERRORS = new Set(['agent_busy', 'turn_timeout', 'internal_error'])
+const NOT_LETTA_ERRORS = new Set(['agent_busy', 'chat_busy', 'turn_timeout', 'internal_error'])
+
+/** Letta's stop reasons for a run that ran to its end: the thread holds the whole turn. */
+const COMPLETED = new Set<StopReason>([
+  'end_turn',
+  'max_steps',
+  'max_tokens_exceeded',
+  'no_tool_call',
+  'tool_rule',
+])
+
+/** Letta's tools that change what the agent remembers (memory blocks or archival memory). */
+const MEMORY_TOOLS = new Set([
+  'core_memory_append',
+  'core_memory_replace',
+  'memory',
+  'memory_insert',
+  'memory_replace',
+  'memory_rethink',
+  'memory_apply_patch',
+  'archival_memory_insert',
+])
 
 /** Events that put the agent's words in front of the person: the end of "time to first token". */
 const TOKEN_EVENTS = new Set(['reasoning.delta', 'reasoning.hidden', 'answer.delta'])
@@ -71,7 +94,10 @@ function duration(ms: number): string {
  * limit, the Letta run is cancelled, not just abandoned.
  */
 export class ChatService {
-  /** Agents with a run in progress (or being cancelled): one message at a time per agent. */
+  /**
+   * Threads with a run in progress (or being cancelled): one message at a time per chat, and per
+   * agent for its own thread (messages without a chat, or a Letta without conversations).
+   */
   private readonly busy = new Set<string>()
   private readonly canceller: RunCanceller
   /** Upstream Letta streams currently open; fault tests check none leak. */
@@ -102,17 +128,51 @@ export class ChatService {
           AbortSignal.any([signal, overdue.signal]),
         )
         log.agentId = agentId
+        const chat = request.chatId
+          ? { userId: request.user.id, template, chatId: request.chatId }
+          : undefined
+        // Taken before the thread is looked up, so two first messages of a chat make one thread.
+        const chatLock =
+          chat && this.deps.threads.conversations !== false
+            ? this.claim(
+                `chat\u0000${template}\u0000${chat.userId}\u0000${chat.chatId}`,
+                'chat_busy',
+              )
+            : undefined
+        let prepared: PreparedTurn
+        let held: string
         try {
-          yield* this.runOnAgent(agentId, request.message, mapper, signal, overdue.signal, started)
+          prepared = await abortable(
+            this.deps.threads.prepare(chat, agentId, request.message, request.history),
+            AbortSignal.any([signal, overdue.signal]),
+          )
+          // The agent's own thread (no chat, or a Letta without conversations): one at a time.
+          held = prepared.target.conversationId
+            ? (chatLock as string)
+            : this.claim(`agent\u0000${agentId}`, 'agent_busy')
+        } catch (error) {
+          if (chatLock) this.busy.delete(chatLock)
+          throw error
+        }
+        if (chatLock && held !== chatLock) this.busy.delete(chatLock)
+        log.thread = prepared.kind
+        log.conversationId = prepared.target.conversationId
+        this.deps.metrics.threadPrepared(prepared.kind)
+        if (prepared.notice) yield [{ event: 'notice', data: { text: prepared.notice } }]
+        try {
+          yield* this.runOnThread(prepared, held, mapper, signal, overdue.signal, started)
           break
         } catch (error) {
-          // The agent was deleted behind our back: nothing reached Letta, so provision a new one.
+          // The agent or its conversation was deleted behind our back: nothing reached Letta,
+          // so provision anew (a new conversation carries the chat's visible messages).
           if (attempt === 1 && isNotFound(error) && mapper.runId === undefined) {
-            this.deps.logger.warn('agent missing, re-provisioning', {
+            this.deps.logger.warn('agent or conversation missing, re-provisioning', {
               agentId,
+              conversationId: prepared.target.conversationId,
               userId: request.user.id,
             })
             this.deps.agents.forget(request.user.id, template)
+            await prepared.forget()
             continue
           }
           throw error
@@ -174,17 +234,25 @@ export class ChatService {
     )
   }
 
-  private async *runOnAgent(
-    agentId: string,
-    text: string,
+  /** Takes a thread's busy mark, or fails with the sentence for a thread that is answering. */
+  private claim(key: string, code: 'chat_busy' | 'agent_busy'): string {
+    if (this.busy.has(key)) throw new TurnFailure(errorBody(code))
+    this.busy.add(key)
+    return key
+  }
+
+  /** Streams one run on the prepared thread; `held` (the thread's busy mark) is released here. */
+  private async *runOnThread(
+    prepared: PreparedTurn,
+    held: string,
     mapper: FrameMapper,
     signal: AbortSignal,
     deadline: AbortSignal,
     started: number,
   ): AsyncGenerator<BridgeEvent[]> {
     let tokenSeen = false
-    if (this.busy.has(agentId)) throw new TurnFailure(errorBody('agent_busy'))
-    this.busy.add(agentId)
+    const { agentId, conversationId } = prepared.target
+    const answer: string[] = []
     const upstream = new AbortController()
     let cutoff: Cutoff | undefined
     const cut = (why?: Cutoff) => {
@@ -207,24 +275,25 @@ export class ChatService {
     try {
       if (deadline.aborted) throw new TurnFailure(this.overdueBody())
       sentAt = new Date()
-      const response = await this.deps.letta.agents.messages
-        .create(
-          agentId,
-          {
-            messages: [{ role: 'user', content: text, otid: crypto.randomUUID() }],
-            streaming: true,
-            stream_tokens: true,
-            include_pings: true,
-          },
-          { signal: upstream.signal, maxRetries: 0 },
-        )
-        .asResponse()
+      const send = {
+        messages: prepared.input,
+        streaming: true,
+        stream_tokens: true,
+        include_pings: true,
+      } as const
+      const options = { signal: upstream.signal, maxRetries: 0 }
+      const response = await (conversationId
+        ? this.deps.letta.conversations.messages.create(conversationId, send, options)
+        : this.deps.letta.agents.messages.create(agentId, send, options)
+      ).asResponse()
       this.openUpstreams++
       try {
         for await (const frames of lettaFrames(response)) {
           watchdog.touch()
           const events = frames.flatMap((frame) => mapper.map(frame))
           if (events.length === 0) continue
+          for (const event of events)
+            if (event.event === 'answer.delta') answer.push(event.data.text)
           if (!tokenSeen && events.some((event) => TOKEN_EVENTS.has(event.event))) {
             tokenSeen = true
             this.deps.metrics.firstTokenAfter((performance.now() - started) / 1000)
@@ -245,6 +314,12 @@ export class ChatService {
         throw new TurnFailure(errorBody('stream_interrupted'))
       }
       finished = !signal.aborted
+      await prepared.commit({
+        completed: finished && mapper.stopReason !== undefined && COMPLETED.has(mapper.stopReason),
+        answer: answer.join(''),
+        messageId: mapper.answerMessageId,
+        wroteMemory: [...mapper.toolNames].some((name) => MEMORY_TOOLS.has(name)),
+      })
     } catch (error) {
       throw failure() ?? error
     } finally {
@@ -255,11 +330,11 @@ export class ChatService {
       // agent busy until that is done, so the next message cannot be taken for this run.
       if (sentAt && !finished && (signal.aborted || cutoff)) {
         void this.canceller
-          .cancel({ agentId, runId: mapper.runId, sentAt })
+          .cancel({ agentId, conversationId, runId: mapper.runId, sentAt })
           .then((outcome) => this.deps.metrics.cancelled(outcome))
-          .finally(() => this.busy.delete(agentId))
+          .finally(() => this.busy.delete(held))
       } else {
-        this.busy.delete(agentId)
+        this.busy.delete(held)
       }
     }
   }

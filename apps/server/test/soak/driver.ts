@@ -1,6 +1,6 @@
-import { tokenStream } from '@letta-openwebui/letta-sim'
 import { createLogger } from '../../src/log.ts'
-import { chatBody, eventually, startStack, streamChat, summarize } from '../utils.ts'
+import { startServer } from '../../src/server.ts'
+import { BRIDGE_KEY, chatBody, eventually, streamChat, summarize } from '../utils.ts'
 
 /**
  * Issue 6's soak, run in a process of its own: `bun test` ignores BUN_CONFIG_MAX_HTTP_REQUESTS,
@@ -14,7 +14,7 @@ const USERS = 200
 
 type Memory = { rssMb: number; heapMb: number }
 
-/** After a full collection; the sim and the clients share this process with the bridge. */
+/** After a full collection; the clients share this process with the bridge (the sim does not). */
 function memory(): Memory {
   Bun.gc(true)
   const { rss, heapUsed } = process.memoryUsage()
@@ -22,11 +22,27 @@ function memory(): Memory {
   return { rssMb: mb(rss), heapMb: mb(heapUsed) }
 }
 
-// The sim keeps few finished runs, so its own bookkeeping does not blur the bridge's figures.
-const stack = await startStack(
-  { logger: createLogger('error', { write: (line) => process.stderr.write(`${line}\n`) }) },
-  { defaultScenario: tokenStream({ tokens: 4 }), finishedRunsKept: 100 },
-)
+const simProcess = Bun.spawn(['bun', new URL('./sim-process.ts', import.meta.url).pathname], {
+  stdin: 'pipe',
+  stdout: 'pipe',
+  stderr: 'inherit',
+})
+const simLines = simProcess.stdout.pipeThrough(new TextDecoderStream()).getReader()
+const simUrl = (await simLines.read()).value?.trim() ?? ''
+const simState = async () =>
+  (await (await fetch(`${simUrl}/_sim/state`)).json()) as {
+    agents: number
+    streams: { active: number }
+  }
+const server = await startServer({
+  port: 0,
+  host: '127.0.0.1',
+  lettaBaseUrl: simUrl,
+  bridgeApiKey: BRIDGE_KEY,
+  idleTimeoutMs: 2_000,
+  logger: createLogger('error', { write: (line) => process.stderr.write(`${line}\n`) }),
+})
+const stack = { server }
 const failures: string[] = []
 
 /** One short conversation; anything but an answer and exactly one done is a failure. */
@@ -41,20 +57,13 @@ async function converse(userId: string, chatId: string) {
   }
 }
 
-/** The sim records every request for tests to inspect: that is its memory, not the bridge's. */
-const forgetSimRequests = () => {
-  stack.sim.requests.length = 0
-}
-
 async function sequential() {
   for (let i = 0; i < USERS; i++) await converse(`solo-${i}`, 'warm-up')
   const before = memory()
   const started = performance.now()
   for (let i = 0; i < SEQUENTIAL; i++) {
     await converse(`solo-${i % USERS}`, `chat-${i}`)
-    if (i % 1_000 === 0) forgetSimRequests()
   }
-  forgetSimRequests()
   return {
     conversations: SEQUENTIAL,
     seconds: (performance.now() - started) / 1000,
@@ -67,12 +76,10 @@ async function concurrent() {
   const wave = (n: number) =>
     Promise.all(Array.from({ length: CONCURRENT }, (_, i) => converse(`crowd-${i}`, `wave-${n}`)))
   await wave(0)
-  forgetSimRequests()
   const before = memory()
   const started = performance.now()
   for (let n = 1; n <= WAVES; n++) {
     await wave(n)
-    forgetSimRequests()
   }
   return {
     conversations: CONCURRENT * WAVES,
@@ -89,10 +96,12 @@ const report = {
   failures: failures.slice(0, 5),
   failureCount: failures.length,
   usersSeen: USERS + CONCURRENT,
-  agentsInLetta: stack.sim.agents.size,
+  agentsInLetta: (await simState()).agents,
   activeTurns: stack.server.service.activeTurns,
   openUpstreamsSettled: await eventually(() => stack.server.service.openUpstreams === 0),
-  simStreamsActive: stack.sim.streams.active,
+  simStreamsActive: (await simState()).streams.active,
 }
-await stack.stop()
+await server.stop()
+simProcess.stdin.end()
+await simProcess.exited
 process.stdout.write(`${JSON.stringify(report)}\n`)

@@ -1,0 +1,109 @@
+import { Database } from 'bun:sqlite'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+/** One message of a chat as the bridge last saw it delivered to the chat's Letta thread. */
+export type SeenMessage = {
+  role: 'user' | 'assistant'
+  /** fingerprint() of its text (packages/events). */
+  fp: string
+  /** Letta's id of the answer's last message, where a fork may cut the thread. */
+  messageId?: string
+  /** The agent called a memory tool while writing this answer. */
+  wroteMemory?: boolean
+}
+
+/** Which OpenWebUI chat: a user's chat with one template's agent. */
+export type ChatKey = { userId: string; template: string; chatId: string }
+
+/** A chat's Letta conversation and the messages it holds, as the chat showed them. */
+export type ThreadRecord = {
+  agentId: string
+  conversationId: string
+  /** Every message of the chat the conversation holds, oldest first. */
+  seen: SeenMessage[]
+}
+
+/**
+ * Where chat → conversation lives. Asynchronous on purpose: the embedded store is SQLite in the
+ * data directory, a shared one (several replicas) can sit on a network store behind the same calls.
+ */
+export interface ThreadStore {
+  get(key: ChatKey): Promise<ThreadRecord | undefined>
+  put(key: ChatKey, record: ThreadRecord): Promise<void>
+  delete(key: ChatKey): Promise<void>
+  close(): void
+}
+
+/** The embedded store: one SQLite file (WAL), one row per chat, zero set-up. */
+export class SqliteThreadStore implements ThreadStore {
+  private readonly db: Database
+  private readonly select
+  private readonly upsert
+  private readonly remove
+
+  /** `path` is a file (its directory is created) or `:memory:`. */
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    this.db = new Database(path, { create: true, strict: true })
+    this.db.run('PRAGMA journal_mode = WAL')
+    // A second bridge process on the same file waits for the lock instead of failing at once.
+    this.db.run('PRAGMA busy_timeout = 5000')
+    this.db.run(`CREATE TABLE IF NOT EXISTS threads (
+      user_id TEXT NOT NULL,
+      template TEXT NOT NULL,
+      chat_id TEXT NOT NULL,
+      agent_id TEXT NOT NULL,
+      conversation_id TEXT NOT NULL,
+      seen TEXT NOT NULL,
+      updated_at INTEGER NOT NULL,
+      PRIMARY KEY (user_id, template, chat_id)
+    ) WITHOUT ROWID`)
+    this.select = this.db.query<
+      { agent_id: string; conversation_id: string; seen: string },
+      [string, string, string]
+    >(
+      'SELECT agent_id, conversation_id, seen FROM threads WHERE user_id = ? AND template = ? AND chat_id = ?',
+    )
+    this.upsert = this.db.query(
+      `INSERT INTO threads (user_id, template, chat_id, agent_id, conversation_id, seen, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, template, chat_id) DO UPDATE SET
+         agent_id = excluded.agent_id, conversation_id = excluded.conversation_id,
+         seen = excluded.seen, updated_at = excluded.updated_at`,
+    )
+    this.remove = this.db.query(
+      'DELETE FROM threads WHERE user_id = ? AND template = ? AND chat_id = ?',
+    )
+  }
+
+  async get(key: ChatKey): Promise<ThreadRecord | undefined> {
+    const row = this.select.get(key.userId, key.template, key.chatId)
+    if (!row) return undefined
+    return {
+      agentId: row.agent_id,
+      conversationId: row.conversation_id,
+      seen: JSON.parse(row.seen) as SeenMessage[],
+    }
+  }
+
+  async put(key: ChatKey, record: ThreadRecord): Promise<void> {
+    this.upsert.run(
+      key.userId,
+      key.template,
+      key.chatId,
+      record.agentId,
+      record.conversationId,
+      JSON.stringify(record.seen),
+      Date.now(),
+    )
+  }
+
+  async delete(key: ChatKey): Promise<void> {
+    this.remove.run(key.userId, key.template, key.chatId)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

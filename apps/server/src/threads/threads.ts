@@ -1,0 +1,232 @@
+import { APIError } from '@letta-ai/letta-client'
+import type { MessageCreate } from '@letta-ai/letta-client/resources/agents/agents'
+import type { HistoryMessage } from '@letta-openwebui/events'
+import { fingerprint, MAX_HISTORY_MESSAGES } from '@letta-openwebui/events'
+import type { Letta } from '../letta/client.ts'
+import type { Logger } from '../log.ts'
+import { planThread } from './thread-plan.ts'
+import type { ChatKey, SeenMessage, ThreadStore } from './thread-store.ts'
+
+/** How a turn found its thread, for the log and the metrics. */
+export type ThreadKind = 'default' | 'new' | 'continue' | 'fork' | 'restart'
+
+/** Where a turn's messages go: the agent's own thread, or one of its conversations. */
+export type ThreadTarget =
+  | { agentId: string; conversationId?: undefined }
+  | { agentId: string; conversationId: string }
+
+/** What the turn produced, as far as the thread is concerned. */
+export type TurnOutcome = {
+  /** The run finished (any stop reason but an error or a cancel): the thread holds the turn. */
+  completed: boolean
+  /** The answer as streamed, for its fingerprint. */
+  answer: string
+  /** Letta's id of the answer's last message. */
+  messageId?: string
+  wroteMemory: boolean
+}
+
+export type PreparedTurn = {
+  target: ThreadTarget
+  kind: ThreadKind
+  /** Carried messages the thread lacks, then the person's message. */
+  input: MessageCreate[]
+  /** Said to the person before the answer, once. */
+  notice?: string
+  /** Records what the thread now holds. */
+  commit(outcome: TurnOutcome): Promise<void>
+  /** The conversation was gone at Letta: the next attempt starts a new one. */
+  forget(): Promise<void>
+}
+
+export const MEMORY_KEPT_NOTICE =
+  'Memory your agent saved while writing the replaced answer stays: send /memory to review it.'
+
+export const NO_CONVERSATIONS_WARNING =
+  'this Letta has no conversations (Letta 0.16.2 or newer has them): all chats of a user share one thread of their agent'
+
+/** The seen list grows no further than the history a request can bring. */
+const MAX_SEEN = MAX_HISTORY_MESSAGES + 2
+
+const toInput = (message: HistoryMessage): MessageCreate[] =>
+  message.text ? [{ role: message.role, content: message.text }] : []
+
+const seenOf = (message: HistoryMessage): SeenMessage => ({ role: message.role, fp: message.fp })
+
+/** Letta answers a route it does not have (a release before conversations) with FastAPI's 404. */
+function isMissingRoute(error: unknown): boolean {
+  if (!(error instanceof APIError) || (error.status !== 404 && error.status !== 405)) return false
+  const detail = (error.error as { detail?: unknown } | undefined)?.detail
+  return detail === 'Not Found' || detail === 'Method Not Allowed'
+}
+
+/**
+ * One Letta conversation per OpenWebUI chat, on the user's agent: its memory is shared by all of
+ * the user's chats, its thread is the chat's. Each turn is checked against the chat's visible
+ * history: a next message continues the thread; after a regenerate or an edit the thread would
+ * hold messages the person no longer sees, so the turn moves to a thread that holds only what
+ * they see: a fork cut at the last kept message where Letta can (Letta Cloud), else a new
+ * conversation carrying the kept messages' text.
+ */
+export class ThreadDirectory {
+  /** Whether Letta has conversations; undefined until it answers. */
+  conversations: boolean | undefined
+  /** Whether Letta's fork honours `message_id`; undefined until tried. */
+  private forkAtMessage: boolean | undefined
+
+  constructor(
+    private readonly letta: Letta,
+    private readonly store: ThreadStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Asks Letta once whether it has conversations (start-up, /health); never throws. */
+  async probe(): Promise<boolean | undefined> {
+    if (this.conversations !== undefined) return this.conversations
+    try {
+      await this.letta.conversations.list({ limit: 1 }, { maxRetries: 0, timeout: 2_000 })
+      this.conversations = true
+    } catch (error) {
+      if (isMissingRoute(error)) this.conversations = false
+    }
+    return this.conversations
+  }
+
+  async prepare(
+    chat: ChatKey | undefined,
+    agentId: string,
+    message: string,
+    history: HistoryMessage[] | undefined,
+  ): Promise<PreparedTurn> {
+    const user: MessageCreate = { role: 'user', content: message, otid: crypto.randomUUID() }
+    const direct = (): PreparedTurn => ({
+      target: { agentId },
+      kind: 'default',
+      input: [user],
+      commit: async () => {},
+      forget: async () => {},
+    })
+    if (!chat || this.conversations === false) return direct()
+
+    const record = await this.store.get(chat)
+    // A record of an agent that was since re-provisioned names a conversation that is gone.
+    const known = record?.agentId === agentId ? record : undefined
+    let kind: ThreadKind
+    let conversationId: string
+    let kept: SeenMessage[]
+    let carry: HistoryMessage[]
+    let notice: string | undefined
+    const plan = known ? planThread(known.seen, history) : undefined
+    if (known && plan?.kind === 'continue') {
+      kind = 'continue'
+      conversationId = known.conversationId
+      kept = known.seen
+      carry = plan.carry
+    } else {
+      if (plan?.kind === 'rewind' && plan.discarded.some((message) => message.wroteMemory)) {
+        notice = MEMORY_KEPT_NOTICE
+      }
+      const fork =
+        known && plan?.kind === 'rewind'
+          ? await this.fork(known.conversationId, known.seen, plan.keep)
+          : undefined
+      if (fork && known && plan?.kind === 'rewind') {
+        kind = 'fork'
+        conversationId = fork
+        kept = known.seen.slice(0, plan.keep)
+        carry = (history ?? []).slice(plan.keep)
+      } else {
+        const created = await this.create(agentId, chat)
+        if (!created) return direct()
+        kind = known ? 'restart' : 'new'
+        conversationId = created
+        kept = []
+        carry = history ?? []
+      }
+      // The chat's thread is this one from now on, whatever this turn does.
+      await this.store.put(chat, { agentId, conversationId, seen: kept })
+    }
+    const delivered = [...kept, ...carry.map(seenOf)]
+    return {
+      target: { agentId, conversationId },
+      kind,
+      input: [...carry.flatMap(toInput), user],
+      notice,
+      commit: async (outcome) => {
+        if (!outcome.completed) {
+          // Whether Letta kept the message of a failed or stopped run is unknown: the chat's
+          // next message carries what the person saw instead.
+          return
+        }
+        const seen: SeenMessage[] = [
+          ...delivered,
+          { role: 'user', fp: fingerprint(message) },
+          {
+            role: 'assistant',
+            fp: fingerprint(outcome.answer),
+            ...(outcome.messageId ? { messageId: outcome.messageId } : {}),
+            ...(outcome.wroteMemory ? { wroteMemory: true } : {}),
+          },
+        ]
+        try {
+          await this.store.put(chat, { agentId, conversationId, seen: seen.slice(0, MAX_SEEN) })
+        } catch (error) {
+          // The answer stands; the chat's next message then carries what the thread lacks.
+          this.logger.error('could not record the chat thread', { cause: String(error) })
+        }
+      },
+      forget: () => this.store.delete(chat),
+    }
+  }
+
+  /** A new conversation for the chat, or undefined when this Letta has none. */
+  private async create(agentId: string, chat: ChatKey): Promise<string | undefined> {
+    try {
+      const conversation = await this.letta.conversations.create(
+        { agent_id: agentId, summary: `owui-chat:${chat.chatId}` },
+        { maxRetries: 0 },
+      )
+      this.conversations = true
+      return conversation.id
+    } catch (error) {
+      if (!isMissingRoute(error)) throw error
+      if (this.conversations !== false) this.logger.warn(NO_CONVERSATIONS_WARNING)
+      this.conversations = false
+      return undefined
+    }
+  }
+
+  /**
+   * A fork of the conversation that ends with the last kept message, where Letta can cut one
+   * (Letta Cloud's `message_id`); undefined where it cannot. Letta 0.16.x ignores `message_id`
+   * and copies the whole thread, which the fork's last message shows: then it is deleted and
+   * never tried again by this process.
+   */
+  private async fork(
+    conversationId: string,
+    seen: SeenMessage[],
+    keep: number,
+  ): Promise<string | undefined> {
+    const messageId = keep > 0 ? seen[keep - 1]?.messageId : undefined
+    if (!messageId || this.forkAtMessage === false) return undefined
+    try {
+      const fork = await this.letta.conversations.fork(
+        conversationId,
+        { message_id: messageId },
+        { maxRetries: 0 },
+      )
+      if (fork.in_context_message_ids?.at(-1) === messageId) {
+        this.forkAtMessage = true
+        return fork.id
+      }
+      this.forkAtMessage = false
+      this.logger.info('Letta forks whole conversations only: regenerate and edit start new ones')
+      await this.letta.conversations.delete(fork.id, { maxRetries: 0 }).catch(() => {})
+      return undefined
+    } catch (error) {
+      if (isMissingRoute(error)) this.forkAtMessage = false
+      else this.logger.warn('fork failed, starting a new conversation', { cause: String(error) })
+      return undefined
+    }
+  }
+}
