@@ -88,6 +88,8 @@ export async function readBridge(
   bridge: { url: string; key: string },
   userId: string,
   signal?: AbortSignal,
+  /** An OpenWebUI chat: its own Letta conversation (created by the first message). */
+  chatId?: string,
 ): Promise<StreamRecord> {
   const stream: StreamRecord = { sentAt: wallClock(), latencies: [], tokens: 0 }
   const response = await fetch(`${bridge.url}${ROUTES.chatStream}`, {
@@ -96,6 +98,7 @@ export async function readBridge(
     body: JSON.stringify({
       protocolVersion: PROTOCOL_VERSION,
       user: { id: userId },
+      ...(chatId ? { chatId } : {}),
       message: 'bench',
     }),
     signal,
