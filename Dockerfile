@@ -17,7 +17,11 @@ COPY --from=install /app/apps/server ./apps/server
 # Bun's fetch allows 256 concurrent connections unless told otherwise: one per streaming chat.
 ENV BUN_CONFIG_MAX_HTTP_REQUESTS=65535 \
     PORT=8100 \
-    HOST=0.0.0.0
+    HOST=0.0.0.0 \
+    DATA_DIR=/data
+# Which Letta conversation each OpenWebUI chat is (threads.sqlite): keep it on a volume.
+RUN mkdir -p /data && chown bun:bun /data
+VOLUME /data
 # The official image's unprivileged user.
 USER bun
 EXPOSE 8100

@@ -10,6 +10,7 @@ type Service = {
   build?: string
   image?: string
   ports?: string[]
+  volumes?: string[]
   environment?: Record<string, string>
   depends_on?: Record<string, { condition: string }>
 }
@@ -27,6 +28,10 @@ describe('the deployment files', () => {
     expect(dockerfile).toContain(`EXPOSE ${DEFAULT_PORT}`)
     expect(dockerfile).toContain(`http://127.0.0.1:${DEFAULT_PORT}${ROUTES.health}`)
     expect(dockerfile).toContain('BUN_CONFIG_MAX_HTTP_REQUESTS=65535')
+    // The chat → conversation map lives in DATA_DIR, on a volume the bridge's user can write.
+    expect(dockerfile).toContain('DATA_DIR=/data')
+    expect(dockerfile).toMatch(/^VOLUME \/data$/m)
+    expect(dockerfile).toContain('chown bun:bun /data')
   })
 
   it('wire the bridge to Letta with settings the bridge knows, and OpenWebUI ready for publish', async () => {
@@ -41,6 +46,8 @@ describe('the deployment files', () => {
     expect(bridge?.environment?.BRIDGE_API_KEY).toMatch(/^\$\{BRIDGE_API_KEY:\?/)
     // The bridge is published on loopback only; OpenWebUI is what people open.
     expect(bridge?.ports).toEqual([`127.0.0.1:${DEFAULT_PORT}:${DEFAULT_PORT}`])
+    expect(bridge?.environment?.DATA_DIR).toBe('/data')
+    expect(bridge?.volumes).toEqual(['bridge-data:/data'])
     expect(letta?.image).toBe('letta/letta:0.16.8')
     expect(letta?.environment?.LETTA_REDIS_HOST).toBe('redis')
     expect(letta?.ports).toBeUndefined()
