@@ -59,7 +59,9 @@ export function createApp(deps: AppDeps) {
     maxTurnMs: deps.maxTurnMs,
     metrics,
   })
-  const memoryService = new MemoryService(deps.letta, agents, catalog)
+  const memoryService = new MemoryService(deps.letta, agents, catalog, (agentId) =>
+    threads.memoryChanged(agentId),
+  )
   const probe = new LettaProbe(deps.letta, deps.lettaTarget, catalog, () => threads.probe())
   // Bun's own hard cap (a bare 413) sits above ours, so honest clients get the JSON 413 below it.
   // The key first, before the body is even looked at; then its size, depth and shape.

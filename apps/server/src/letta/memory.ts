@@ -47,6 +47,8 @@ export class MemoryService {
     private readonly letta: Letta,
     private readonly agents: AgentDirectory,
     private readonly templates: TemplateCatalog,
+    /** Told after every saved edit: the agent's conversations must see it. */
+    private readonly onChanged: (agentId: string) => void = () => {},
   ) {}
 
   async blocks(user: ChatUser, templateName: string | undefined): Promise<MemoryView> {
@@ -94,6 +96,7 @@ export class MemoryService {
       { agent_id: agentId, value },
       { maxRetries: 0 },
     )
+    this.onChanged(agentId)
     return view(saved)
   }
 

@@ -22,6 +22,22 @@ export type ThreadRecord = {
   conversationId: string
   /** Every message of the chat the conversation holds, oldest first. */
   seen: SeenMessage[]
+  /** When, and against which memory, the conversation's system prompt was last compiled. */
+  compiled?: CompiledStamp
+}
+
+/**
+ * Letta 0.16.8 compiles a conversation's system prompt (with the agent's memory blocks) when the
+ * conversation is created and then only on `recompile`: a memory write, even in the same
+ * conversation, is not seen by its next turn until then.
+ */
+export type CompiledStamp = {
+  /** The bridge process that knew the agent's memory version then. */
+  boot: string
+  /** Memory writes this process had seen for the agent then. */
+  memory: number
+  /** Date.now() of the compile. */
+  at: number
 }
 
 /**
@@ -56,21 +72,22 @@ export class SqliteThreadStore implements ThreadStore {
       agent_id TEXT NOT NULL,
       conversation_id TEXT NOT NULL,
       seen TEXT NOT NULL,
+      compiled TEXT,
       updated_at INTEGER NOT NULL,
       PRIMARY KEY (user_id, template, chat_id)
     ) WITHOUT ROWID`)
     this.select = this.db.query<
-      { agent_id: string; conversation_id: string; seen: string },
+      { agent_id: string; conversation_id: string; seen: string; compiled: string | null },
       [string, string, string]
     >(
-      'SELECT agent_id, conversation_id, seen FROM threads WHERE user_id = ? AND template = ? AND chat_id = ?',
+      'SELECT agent_id, conversation_id, seen, compiled FROM threads WHERE user_id = ? AND template = ? AND chat_id = ?',
     )
     this.upsert = this.db.query(
-      `INSERT INTO threads (user_id, template, chat_id, agent_id, conversation_id, seen, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO threads (user_id, template, chat_id, agent_id, conversation_id, seen, compiled, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (user_id, template, chat_id) DO UPDATE SET
          agent_id = excluded.agent_id, conversation_id = excluded.conversation_id,
-         seen = excluded.seen, updated_at = excluded.updated_at`,
+         seen = excluded.seen, compiled = excluded.compiled, updated_at = excluded.updated_at`,
     )
     this.remove = this.db.query(
       'DELETE FROM threads WHERE user_id = ? AND template = ? AND chat_id = ?',
@@ -84,6 +101,7 @@ export class SqliteThreadStore implements ThreadStore {
       agentId: row.agent_id,
       conversationId: row.conversation_id,
       seen: JSON.parse(row.seen) as SeenMessage[],
+      ...(row.compiled ? { compiled: JSON.parse(row.compiled) as CompiledStamp } : {}),
     }
   }
 
@@ -95,6 +113,7 @@ export class SqliteThreadStore implements ThreadStore {
       record.agentId,
       record.conversationId,
       JSON.stringify(record.seen),
+      record.compiled ? JSON.stringify(record.compiled) : null,
       Date.now(),
     )
   }

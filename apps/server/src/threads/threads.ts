@@ -3,9 +3,10 @@ import type { MessageCreate } from '@letta-ai/letta-client/resources/agents/agen
 import type { HistoryMessage } from '@letta-openwebui/events'
 import { fingerprint, MAX_HISTORY_MESSAGES } from '@letta-openwebui/events'
 import type { Letta } from '../letta/client.ts'
+import { isNotFound } from '../letta/errors.ts'
 import type { Logger } from '../log.ts'
 import { planThread } from './thread-plan.ts'
-import type { ChatKey, SeenMessage, ThreadStore } from './thread-store.ts'
+import type { ChatKey, CompiledStamp, SeenMessage, ThreadStore } from './thread-store.ts'
 
 /** How a turn found its thread, for the log and the metrics. */
 export type ThreadKind = 'default' | 'new' | 'continue' | 'fork' | 'restart'
@@ -45,6 +46,12 @@ export const MEMORY_KEPT_NOTICE =
 export const NO_CONVERSATIONS_WARNING =
   'this Letta has no conversations (Letta 0.16.2 or newer has them): all chats of a user share one thread of their agent'
 
+/**
+ * A conversation's system prompt older than this is compiled again before its next turn, so
+ * memory edited outside this bridge process (Letta's ADE, another replica) reaches open chats.
+ */
+export const RECOMPILE_AFTER_MS = 10 * 60_000
+
 /** The seen list grows no further than the history a request can bring. */
 const MAX_SEEN = MAX_HISTORY_MESSAGES + 2
 
@@ -73,12 +80,53 @@ export class ThreadDirectory {
   conversations: boolean | undefined
   /** Whether Letta's fork honours `message_id`; undefined until tried. */
   private forkAtMessage: boolean | undefined
+  /** Whether Letta can recompile a conversation (0.16.7+); undefined until tried. */
+  private recompiles: boolean | undefined
+  /** This process: memory versions below are counted since it started. */
+  private readonly boot = crypto.randomUUID()
+  /** Memory writes seen per agent (the agent's memory tools, /memory edits). */
+  private readonly memoryWrites = new Map<string, number>()
 
   constructor(
     private readonly letta: Letta,
     private readonly store: ThreadStore,
     private readonly logger: Logger,
   ) {}
+
+  /** The agent's memory changed: its conversations compile their system prompt again. */
+  memoryChanged(agentId: string): void {
+    this.memoryWrites.set(agentId, (this.memoryWrites.get(agentId) ?? 0) + 1)
+  }
+
+  private stamp(agentId: string): CompiledStamp {
+    return { boot: this.boot, memory: this.memoryWrites.get(agentId) ?? 0, at: Date.now() }
+  }
+
+  /** Compiles the conversation's system prompt again if the agent's memory may have changed since. */
+  private async freshen(
+    agentId: string,
+    conversationId: string,
+    compiled: CompiledStamp | undefined,
+  ): Promise<CompiledStamp | undefined> {
+    const current = this.stamp(agentId)
+    const stale =
+      !compiled ||
+      compiled.boot !== current.boot ||
+      compiled.memory !== current.memory ||
+      current.at - compiled.at > RECOMPILE_AFTER_MS
+    if (!stale || this.recompiles === false) return compiled
+    try {
+      await this.letta.conversations.recompile(conversationId, undefined, { maxRetries: 0 })
+      this.recompiles = true
+      return current
+    } catch (error) {
+      // A conversation that is gone is the send's to find out (it provisions a new one).
+      if (isMissingRoute(error)) this.recompiles = false
+      else if (!isNotFound(error))
+        this.logger.warn('could not recompile the conversation', { cause: String(error) })
+      return compiled
+    }
+  }
 
   /** Asks Letta once whether it has conversations (start-up, /health); never throws. */
   async probe(): Promise<boolean | undefined> {
@@ -103,7 +151,9 @@ export class ThreadDirectory {
       target: { agentId },
       kind: 'default',
       input: [user],
-      commit: async () => {},
+      commit: async (outcome) => {
+        if (outcome.wroteMemory) this.memoryChanged(agentId)
+      },
       forget: async () => {},
     })
     if (!chat || this.conversations === false) return direct()
@@ -116,12 +166,14 @@ export class ThreadDirectory {
     let kept: SeenMessage[]
     let carry: HistoryMessage[]
     let notice: string | undefined
+    let compiled: CompiledStamp | undefined
     const plan = known ? planThread(known.seen, history) : undefined
     if (known && plan?.kind === 'continue') {
       kind = 'continue'
       conversationId = known.conversationId
       kept = known.seen
       carry = plan.carry
+      compiled = await this.freshen(agentId, conversationId, known.compiled)
     } else {
       if (plan?.kind === 'rewind' && plan.discarded.some((message) => message.wroteMemory)) {
         notice = MEMORY_KEPT_NOTICE
@@ -143,8 +195,10 @@ export class ThreadDirectory {
         kept = []
         carry = history ?? []
       }
+      // A new conversation or fork is compiled with the memory as it is now.
+      compiled = this.stamp(agentId)
       // The chat's thread is this one from now on, whatever this turn does.
-      await this.store.put(chat, { agentId, conversationId, seen: kept })
+      await this.store.put(chat, { agentId, conversationId, seen: kept, compiled })
     }
     const delivered = [...kept, ...carry.map(seenOf)]
     return {
@@ -153,6 +207,7 @@ export class ThreadDirectory {
       input: [...carry.flatMap(toInput), user],
       notice,
       commit: async (outcome) => {
+        if (outcome.wroteMemory) this.memoryChanged(agentId)
         if (!outcome.completed) {
           // Whether Letta kept the message of a failed or stopped run is unknown: the chat's
           // next message carries what the person saw instead.
@@ -169,7 +224,12 @@ export class ThreadDirectory {
           },
         ]
         try {
-          await this.store.put(chat, { agentId, conversationId, seen: seen.slice(0, MAX_SEEN) })
+          await this.store.put(chat, {
+            agentId,
+            conversationId,
+            seen: seen.slice(0, MAX_SEEN),
+            ...(compiled ? { compiled } : {}),
+          })
         } catch (error) {
           // The answer stands; the chat's next message then carries what the thread lacks.
           this.logger.error('could not record the chat thread', { cause: String(error) })
