@@ -40,7 +40,11 @@ if (!external && !kitPresent()) {
 }
 
 const logDir = mkdtempSync(join(tmpdir(), 'letta-tier-logs-'))
-const cleanup: Array<() => Promise<void> | void> = []
+// The bridge's chat → conversation map: kept across the bridge restarts a test asks for.
+const dataDir = mkdtempSync(join(tmpdir(), 'letta-tier-data-'))
+const cleanup: Array<() => Promise<void> | void> = [
+  () => rmSync(dataDir, { recursive: true, force: true }),
+]
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     killAll()
@@ -57,6 +61,7 @@ function startBridge(port: number, lettaUrl: string): Child {
       LETTA_BASE_URL: lettaUrl,
       BRIDGE_API_KEY: API_KEY,
       TEMPLATES_FILE,
+      DATA_DIR: dataDir,
       LOG_LEVEL: 'info',
     },
     logFile: join(logDir, 'bridge.log'),
