@@ -12,6 +12,10 @@ export type ChatEvent = {
 export type BrowserTurn = {
   chatId: string
   messageId: string
+  /** The user message this answer answers. */
+  userMessageId: string
+  /** The answer the user message follows (null: the chat's first message). */
+  parentId: string | null
   taskIds: string[]
   /** Every socket event for this chat so far, in arrival order. */
   readonly events: ChatEvent[]
@@ -20,6 +24,13 @@ export type BrowserTurn = {
 export type SendOptions = {
   model: ModelEntry
   text: string
+  /**
+   * A follow-up in an existing chat: the answer it follows. An edit of a later message is a
+   * follow-up of the answer before it (OpenWebUI makes it a sibling of the edited message).
+   */
+  after?: BrowserTurn
+  /** Regenerate this turn's answer: its user message again, a new sibling answer. */
+  regenerate?: BrowserTurn
   /** title_generation, tags_generation, follow_up_generation: what the browser asks for. */
   backgroundTasks?: Record<string, boolean>
 }
@@ -71,10 +82,18 @@ export class BrowserSession {
     return new BrowserSession(api, token, socket)
   }
 
-  /** Sends a new chat's first message, as the frontend does; OpenWebUI answers over the socket. */
+  /**
+   * Sends a message as the frontend does (0.11: the backend stores it and loads the chat's
+   * branch from its database); OpenWebUI answers over the socket. A new chat, a follow-up
+   * (`after`), a regenerate (`userMessageId`: the same user message again) or an edit (`after`
+   * the turn before the edited message: a new sibling user message).
+   */
   async send(options: SendOptions): Promise<BrowserTurn> {
     const messageId = crypto.randomUUID()
-    const userMessageId = crypto.randomUUID()
+    const again = options.regenerate
+    const userMessageId = again?.userMessageId ?? crypto.randomUUID()
+    const parentId = again ? again.parentId : (options.after?.messageId ?? null)
+    const chatId = again?.chatId ?? options.after?.chatId
     const answer = await this.api.request<{ task_ids?: string[]; chat_id: string }>(
       'POST',
       '/api/chat/completions',
@@ -89,10 +108,11 @@ export class BrowserSession {
           features: {},
           session_id: this.socket.id,
           id: messageId,
-          parent_id: null,
+          ...(chatId ? { chat_id: chatId } : {}),
+          parent_id: parentId,
           user_message: {
             id: userMessageId,
-            parentId: null,
+            parentId,
             childrenIds: [messageId],
             role: 'user',
             content: options.text,
@@ -104,10 +124,11 @@ export class BrowserSession {
       },
     )
     const received = this.received
-    const chatId = answer.chat_id
     return {
-      chatId,
+      chatId: answer.chat_id || (chatId ?? ''),
       messageId,
+      userMessageId,
+      parentId,
       taskIds: answer.task_ids ?? [],
       get events() {
         return received.filter((event) => event.chat_id === chatId)
