@@ -219,6 +219,29 @@ describe('chats are threads', () => {
     }
   })
 
+  it('tells a second bridge on the same data that the chat is still answering (Letta’s 409)', async () => {
+    stack.sim.enqueue(stallAfter(2))
+    const stop = new AbortController()
+    const response = await post(
+      stack.server,
+      ROUTES.chatStream,
+      chatBody({ user: { id: 'u-replicas' }, chatId: 'shared' }),
+      { signal: stop.signal },
+    )
+    await readEvents(response.body as ReadableStream<Uint8Array>).next()
+    const replica = await restarted(stack, dataDir)
+    try {
+      const second = summarize(
+        await streamChat(replica, chatBody({ user: { id: 'u-replicas' }, chatId: 'shared' })),
+      )
+      expect(second.errors).toEqual(['chat_busy'])
+      expect(second.doneCount).toBe(1)
+    } finally {
+      stop.abort()
+      await replica.stop()
+    }
+  })
+
   it('answers a message without a chat (API use) in the agent’s own thread', async () => {
     stack.sim.requests.length = 0
     const seen = summarize(

@@ -83,7 +83,10 @@ export function lettaErrorBody(error: unknown): ErrorBody {
       case 404:
         return errorBody('agent_not_found')
       case 409:
-        return errorBody('letta_busy')
+        // Letta's conversation lock (with Redis): this thread runs already, e.g. on another replica.
+        return (error.error as { run_id?: unknown } | undefined)?.run_id
+          ? errorBody('chat_busy')
+          : errorBody('letta_busy')
       case 429:
         return errorBody('rate_limited')
       default:
