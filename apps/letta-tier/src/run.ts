@@ -164,6 +164,7 @@ try {
   for (const file of [
     'test_turns.py',
     'test_memory.py',
+    'test_threads.py',
     'test_silent_model.py',
     'test_disruptions.py',
   ]) {
