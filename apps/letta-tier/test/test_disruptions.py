@@ -8,7 +8,7 @@ from conftest import readable_sentence
 from harness.openwebui import chat
 
 
-def test_after_a_bridge_restart_the_same_agent_is_found_by_its_tags(tier, pipe):
+def test_after_a_bridge_restart_the_same_agent_and_the_chats_conversation_are_used(tier, pipe):
     first, second = tier.marker(), tier.marker()
     tier.script(first, [{"content": "I will remember that you like comets."}])
     tier.script(second, [{"content": "You told me you like comets."}])
@@ -20,9 +20,11 @@ def test_after_a_bridge_restart_the_same_agent_is_found_by_its_tags(tier, pipe):
     again = asyncio.run(chat(pipe, f"What do I like? {second}", valves=tier.valves, user={"id": user}))
     assert again.answer == "You told me you like comets."
     assert [agent["id"] for agent in tier.agents_of(user)] == [agent_id]
-    # The second turn reached the same agent: its history carries the first message.
+    # The second turn continued the chat's conversation (the bridge's DATA_DIR survived): its
+    # context carries the first message, and the agent has that one conversation only.
     call = tier.model_calls(second)[0]
     assert first in str(call["messages"])
+    assert len(tier.letta("/v1/conversations/", agent_id=agent_id)) == 1
 
 
 def test_letta_killed_mid_stream_ends_the_stream_with_a_sentence(tier, pipe):
