@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { DEFAULT_PORT } from '@letta-openwebui/events'
 import type { Static } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
@@ -5,6 +6,9 @@ import { Value } from '@sinclair/typebox/value'
 
 /** Letta Cloud, used when only LETTA_API_KEY is given. */
 export const LETTA_CLOUD_URL = 'https://api.letta.com'
+
+/** apps/server/data, wherever the server is started from (`bun run dev` and `bun run start` agree). */
+export const DEFAULT_DATA_DIR = resolve(import.meta.dir, '../data')
 
 /** Default stall timeout: see LETTA_IDLE_TIMEOUT_MS. */
 export const IDLE_TIMEOUT_DEFAULT_MS = 120_000
