@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Health } from '@letta-openwebui/events'
 import { DEMO_BANNER } from '../src/server.ts'
@@ -9,7 +11,14 @@ const ENTRY = join(import.meta.dir, '../src/index.ts')
 /** Runs the real entry point like `bun run dev` does and returns its first log lines + URL. */
 async function launch(env: Record<string, string>) {
   const child = Bun.spawn(['bun', ENTRY, '--dev'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: '0',
+      // Not the checkout's apps/server/data.
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'bridge-dev-data-')),
+      ...env,
+    },
     stdout: 'pipe',
     stderr: 'pipe',
   })
