@@ -1,3 +1,5 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 
@@ -65,6 +67,8 @@ export function startBridgeProcess(env: Record<string, string>): Promise<Child> 
       LOG_LEVEL: 'info',
       // Bun's fetch allows 256 concurrent connections per process unless told otherwise.
       BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
+      // A file on disk, as in production; not the checkout's apps/server/data.
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-bridge-data-')),
       ...env,
     },
     (entry) => (entry.message === 'bridge listening' ? String(entry.url) : undefined),
