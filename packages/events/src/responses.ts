@@ -33,6 +33,9 @@ export const ChatResult = Type.Object(
     usage: Type.Optional(EVENT_SCHEMAS.usage),
     stopReason: literalUnion(STOP_REASONS),
     error: Type.Optional(ErrorBody),
+    notice: Type.Optional(
+      Type.String({ description: 'The notice event of the turn, if any (about the chat itself).' }),
+    ),
   },
   { additionalProperties: false, description: 'One complete agent turn.' },
 )

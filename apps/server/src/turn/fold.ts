@@ -22,6 +22,9 @@ export async function foldTurn(batches: AsyncIterable<BridgeEvent[]>): Promise<C
         case 'error':
           result.error = data
           break
+        case 'notice':
+          result.notice = data.text
+          break
         case 'done':
           result.stopReason = data.stopReason
           break
