@@ -5,6 +5,10 @@ import {
   DEFAULT_SERVER_URL,
   EVENT_NAMES,
   EVENT_SCHEMAS,
+  FINGERPRINT_RULES,
+  MAX_CARRIED_CHARS,
+  MAX_CARRIED_MESSAGE_CHARS,
+  MAX_HISTORY_MESSAGES,
   MemoryRequest,
   MemoryUpdate,
   MemoryView,
@@ -17,7 +21,7 @@ import { Kind, OptionalKind } from '@sinclair/typebox'
 import runtime from './runtime.py' with { type: 'text' }
 
 /** Bumped when the pipe's behaviour changes without a protocol change. */
-export const PIPE_VERSION = '0.3.0'
+export const PIPE_VERSION = '0.4.0'
 
 /** OpenWebUI rewrites these substrings anywhere in a function file (OPENWEBUI_PIPE.md). */
 export const FORBIDDEN_SUBSTRINGS = ['from utils', 'from apps', 'from main', 'from config']
@@ -34,6 +38,19 @@ const pyConst = (name: string) =>
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/[^A-Za-z0-9]+/g, '_')
     .toUpperCase()
+
+/** A JavaScript regular expression as Python's `re.compile(...)`: same source, same flags. */
+function pyRegex(pattern: RegExp): string {
+  if (pattern.source.includes('"') || pattern.source.endsWith('\\'))
+    throw new Error(`apps/pipe: ${pattern} cannot be a raw Python string`)
+  const flags = [...pattern.flags].flatMap((flag) => {
+    if (flag === 'g' || flag === 'u') return []
+    const python = { i: 're.IGNORECASE', m: 're.MULTILINE', s: 're.DOTALL' }[flag]
+    if (!python) throw new Error(`apps/pipe: regex flag ${flag} has no Python equivalent`)
+    return [python]
+  })
+  return `re.compile(r"${pattern.source}"${flags.length ? `, ${flags.join(' | ')}` : ''})`
+}
 
 /** Whole Python lines; interpolations are already-escaped Python expressions. */
 function py(strings: TemplateStringsArray, ...values: string[]): string {
@@ -125,7 +142,16 @@ ${events.join('\n')}
 ${fields.join('\n')}
 
 # event name -> field -> (Python type, allowed values, required)
-${fieldTable()}`
+${fieldTable()}
+
+# A chat's history (packages/events history.ts): limits, and how a message is fingerprinted.
+MAX_HISTORY_MESSAGES = ${String(MAX_HISTORY_MESSAGES)}
+MAX_CARRIED_CHARS = ${String(MAX_CARRIED_CHARS)}
+MAX_CARRIED_MESSAGE_CHARS = ${String(MAX_CARRIED_MESSAGE_CHARS)}
+FINGERPRINT_INERT = ${pyRegex(FINGERPRINT_RULES.inert)}
+FINGERPRINT_REMOVE = (${FINGERPRINT_RULES.remove.map(pyRegex).join(', ')},)
+FINGERPRINT_IGNORED = ${pyRegex(FINGERPRINT_RULES.ignored)}
+FINGERPRINT_DIGITS = ${String(FINGERPRINT_RULES.digits)}`
 }
 
 function header(hash: string): string {

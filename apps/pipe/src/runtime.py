@@ -1,8 +1,10 @@
 import asyncio
 import codecs
+import hashlib
 import json
 import re
 import time
+import unicodedata
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
@@ -310,6 +312,76 @@ def _user_text(body: dict, metadata: dict | None) -> str:
     return _last_user_text(body.get("messages"))
 
 
+def fingerprint_text(text: str) -> str:
+    """What a fingerprint is taken of: packages/events history.ts `fingerprintText`, rule for rule."""
+    text = FINGERPRINT_INERT.sub("", text)
+    for block in FINGERPRINT_REMOVE:
+        text = block.sub("", text)
+    return FINGERPRINT_IGNORED.sub("", unicodedata.normalize("NFC", text))
+
+
+def fingerprint(text: str) -> str:
+    """The same 16 hex digits as the bridge's `fingerprint()` for the same message."""
+    return hashlib.sha256(fingerprint_text(text).encode("utf-8")).hexdigest()[:FINGERPRINT_DIGITS]
+
+
+def _utf16_length(text: str) -> int:
+    """Length as the bridge's schema counts it (JavaScript strings: UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _utf16_cut(text: str, limit: int) -> str:
+    """At most `limit` UTF-16 code units of `text`, never half a character."""
+    if _utf16_length(text) <= limit:
+        return text
+    cut = text.encode("utf-16-le")[: 2 * limit].decode("utf-16-le", errors="ignore")
+    return cut
+
+
+def _shown_text(role: str, text: str) -> str:
+    """A message's text as the agent should read it: an answer without OpenWebUI's blocks."""
+    if role == "assistant":
+        text = FINGERPRINT_INERT.sub("", text)
+        for block in FINGERPRINT_REMOVE:
+            text = block.sub("", text)
+    return text.strip()
+
+
+def _history(messages: Any) -> list[dict] | None:
+    """The chat's visible messages before the current one, as the bridge compares them.
+
+    OpenWebUI sends a persisted chat's branch from its database, the current user message last.
+    Each earlier user/assistant message becomes a fingerprint; the newest ones also carry their
+    text while MAX_CARRIED_CHARS lasts (a regenerate or an edit may move the chat to a new Letta
+    thread that needs it). A chat longer than MAX_HISTORY_MESSAGES is sent without history: the
+    bridge then simply continues its thread (fingerprinting only the newest messages would make
+    every message look like an edit).
+    """
+    listed = messages if isinstance(messages, list) else []
+    current = max(
+        (index for index, message in enumerate(listed) if isinstance(message, dict) and message.get("role") == "user"),
+        default=len(listed),
+    )
+    earlier = [
+        (message["role"], _message_text(message))
+        for message in listed[:current]
+        if isinstance(message, dict) and message.get("role") in ("user", "assistant")
+    ]
+    if len(earlier) > MAX_HISTORY_MESSAGES:
+        return None
+    history = [{FIELD_ROLE: role, FIELD_FP: fingerprint(text)} for role, text in earlier]
+    budget = MAX_CARRIED_CHARS
+    for item, (role, text) in reversed(list(zip(history, earlier))):
+        shown = _utf16_cut(_shown_text(role, text), MAX_CARRIED_MESSAGE_CHARS)
+        size = _utf16_length(shown)
+        if size > budget:
+            break
+        if shown:
+            item[FIELD_TEXT] = shown
+            budget -= size
+    return history
+
+
 TITLE_MAX_WORDS = 6
 # OpenWebUI shows titles in a narrow sidebar.
 TITLE_MAX_CHARS = 50
@@ -474,6 +546,15 @@ def _status(description: str, done: bool, hidden: bool = False) -> dict:
     }
 
 
+async def _notify(emitter: Emitter, text: str) -> None:
+    """A note about the chat itself, as OpenWebUI's toast (Chat.svelte: `notification` events).
+
+    Not in the answer: the answer's text is what the chat's next message fingerprints, and a
+    status line would be replaced by the next one. Without a browser (API use) nobody sees it.
+    """
+    await _emit(emitter, {"type": "notification", "data": {"type": "info", "content": text}})
+
+
 def _tool_label(name: str, running: bool) -> str:
     """"Searching the web" for known tools; "Using x" while running and "Used x" otherwise."""
     return FRIENDLY_TOOL_NAMES.get(name) or (f"Using {name}" if running else f"Used {name}")
@@ -531,7 +612,9 @@ class StreamedTurn:
             return self._answer(data[FIELD_TEXT])
         if name == EVENT_ERROR:
             return self._sentence(data[FIELD_MESSAGE])
-        if name == EVENT_TOOL_STARTED:
+        if name == EVENT_NOTICE:
+            await _notify(self.emitter, data[FIELD_TEXT])
+        elif name == EVENT_TOOL_STARTED:
             await self._tool_started(data[FIELD_ID], data[FIELD_NAME])
         elif name == EVENT_TOOL_FINISHED:
             await self._tool_finished(data[FIELD_ID], data[FIELD_NAME], data[FIELD_STATUS] == "error")
@@ -717,9 +800,14 @@ class Pipe:
         request = {**identity, FIELD_MESSAGE: text}
         chat_id = __chat_id__ or (__metadata__ or {}).get("chat_id")
         if chat_id:
+            # Each chat is its own Letta thread; its history tells a next message from a
+            # regenerate or an edit.
             request[FIELD_CHAT_ID] = str(chat_id)
+            history = _history(body.get("messages"))
+            if history is not None:
+                request[FIELD_HISTORY] = history
         if not body.get("stream", False):
-            return await self._complete(request)
+            return await self._complete(request, __event_emitter__)
         user_valves = user.get("valves")
         show_thinking = self.valves.SHOW_THINKING and getattr(user_valves, "SHOW_THINKING", True)
         turn = StreamedTurn(model, __event_emitter__, show_thinking, self.valves.SHOW_TOOL_ACTIVITY)
@@ -805,16 +893,16 @@ class Pipe:
                 except ValueError as error:
                     raise ProtocolError("the answer is not JSON") from error
 
-    async def _complete(self, request: dict) -> str:
+    async def _complete(self, request: dict, emitter: Emitter = None) -> str:
         """Non-streaming callers get the whole answer, or a sentence, as one string."""
         seconds = self.valves.MAX_TURN_SECONDS
         try:
             # Cancelling the request closes the connection: the bridge then cancels the run.
-            return await asyncio.wait_for(self._fetch_answer(request), seconds)
+            return await asyncio.wait_for(self._fetch_answer(request, emitter), seconds)
         except asyncio.TimeoutError:
             return TURN_TOO_LONG.format(seconds=seconds)
 
-    async def _fetch_answer(self, request: dict) -> str:
+    async def _fetch_answer(self, request: dict, emitter: Emitter = None) -> str:
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -828,6 +916,9 @@ class Pipe:
                 raise ProtocolError("the answer is not a JSON object")
         except Exception as error:  # noqa: BLE001 - becomes a sentence in the chat
             return self._failure(error)
+        notice = payload.get(FIELD_NOTICE)
+        if isinstance(notice, str) and notice:
+            await _notify(emitter, notice)
         answer = payload.get(FIELD_ANSWER)
         answer = answer if isinstance(answer, str) else ""
         error = payload.get(FIELD_ERROR)

@@ -18,6 +18,7 @@ class Stack:
 
     def __init__(self, info: dict) -> None:
         self.server_url = info["serverUrl"]
+        self.restarted_server_url = info["restartedServerUrl"]
         self.patient_server_url = info["patientServerUrl"]
         self.letta_down_url = info["lettaDownUrl"]
         self.sim_url = info["simUrl"]

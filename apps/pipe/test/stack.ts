@@ -42,15 +42,19 @@ await Bun.write(
     ],
   }),
 )
-const server = await startServer({
-  port: 0,
+const dataDir = join(templatesDir, 'data')
+const bridgeOptions = {
   host: '127.0.0.1',
   lettaBaseUrl: sim.url,
   bridgeApiKey: apiKey,
   templatesFile,
   idleTimeoutMs: 2_000,
-  logLevel: 'warn',
-})
+  dataDir,
+  logLevel: 'warn' as const,
+}
+const server = await startServer({ port: 0, ...bridgeOptions })
+// The same bridge on the same data directory, nothing cached: the bridge after a restart.
+const restarted = await startServer({ port: 0, ...bridgeOptions })
 // The same bridge code pointed at a Letta that is not running.
 const lettaDown = await startServer({
   port: 0,
@@ -122,6 +126,16 @@ const scenarios = {
   toolThenDrop: [...untilToolReturns(webSearch('success')), { drop: true }],
   hiddenThinking: hiddenReasoning({ answer: 'Here is my answer.' }),
   answerToolAnswer: [...answerOnly('Let me check that.'), ...webSearch('success')],
+  steadyAnswer: tokenStream({ tokens: 30, tokensPerSecond: 100 }),
+  memoryWrite: reasoningToolAnswer({
+    reasoning: 'I will note that.',
+    tool: {
+      name: 'core_memory_append',
+      arguments: { label: 'human', content: 'Likes tea' },
+      result: 'ok',
+    },
+    answer: 'Noted: you like tea.',
+  }),
   fakeTags: tokenStream({
     tokens: TAG_DELTAS.length,
     text: (i) => TAG_DELTAS[i] ?? '',
@@ -129,11 +143,12 @@ const scenarios = {
   }),
 }
 process.stdout.write(
-  `${JSON.stringify({ serverUrl: server.url, patientServerUrl: patient.url, lettaDownUrl: lettaDown.url, simUrl: sim.url, apiKey, fixtures, scenarios, fixtureDir: LETTA_FIXTURES_DIR })}\n`,
+  `${JSON.stringify({ serverUrl: server.url, restartedServerUrl: restarted.url, patientServerUrl: patient.url, lettaDownUrl: lettaDown.url, simUrl: sim.url, apiKey, fixtures, scenarios, fixtureDir: LETTA_FIXTURES_DIR })}\n`,
 )
 for await (const _ of Bun.stdin.stream()) {
 }
 await server.stop()
+await restarted.stop()
 await patient.stop()
 await lettaDown.stop()
 await sim.stop()

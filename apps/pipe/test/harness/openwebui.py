@@ -17,6 +17,7 @@ import inspect
 import json
 import re
 import types
+import uuid
 from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
@@ -179,6 +180,8 @@ class Seen:
     chunks: int = 0
     items: list = field(default_factory=list)
     dialogs: list = field(default_factory=list)
+    # `notification` events: OpenWebUI's toasts (Chat.svelte), shown live, never stored.
+    notifications: list = field(default_factory=list)
 
     @property
     def answer(self) -> str:
@@ -220,7 +223,16 @@ async def models(pipe: Any, valves: dict) -> list:
     return [{"id": f"letta.{m['id']}", "name": pipe.name + m["name"]} for m in result]
 
 
-def _request(text: str, *, model: str, stream: bool, task: str | None, chat_id: str, ui: bool) -> tuple:
+def _request(
+    text: str,
+    *,
+    model: str,
+    stream: bool,
+    task: str | None,
+    chat_id: str,
+    ui: bool,
+    history: list | None = None,
+) -> tuple:
     """(body, metadata) as OpenWebUI 0.11 builds them for a chat message, an API call or a task.
 
     main.py chat_completion copies its metadata to request.state.metadata *before*
@@ -228,10 +240,14 @@ def _request(text: str, *, model: str, stream: bool, task: str | None, chat_id: 
     the tasks router (routers/tasks.py generate_title & co.) builds a task request from that copy
     with `task` and `task_body` = the chat ({model, messages, chat_id}) and its own task prompt
     as the only message. Plain /api/chat/completions calls carry no session id.
+    `history`: the chat's earlier visible messages; 0.11 loads a persisted chat's branch from its
+    database (middleware.py load_messages_from_db, then process_messages_with_output turns an
+    answer's `output` items into its plain text, without the reasoning), system message first.
     """
     wrapped = f"Use the context to answer.\n<context>…</context>\n{text}"
     chat_messages = [
         {"role": "system", "content": "You are helpful."},
+        *[{"role": message["role"], "content": message["content"]} for message in history or []],
         {"role": "user", "content": wrapped},
     ]
     metadata: dict = {"chat_id": chat_id if ui or task else ""}
@@ -255,7 +271,8 @@ def _request(text: str, *, model: str, stream: bool, task: str | None, chat_id: 
         return body, metadata
     metadata["user_prompt"] = text
     if ui:
-        metadata["message_id"] = "message-1"
+        metadata["message_id"] = f"message-{uuid.uuid4().hex[:8]}"
+        metadata["user_message_id"] = f"user-message-{uuid.uuid4().hex[:8]}"
     return {"model": model, "stream": stream, "messages": chat_messages}, metadata
 
 
@@ -274,6 +291,7 @@ async def chat(
     stop_after_chunks: int | None = None,
     observe: Callable[[Seen], None] | None = None,
     dialog_answers: list | None = None,
+    history: list | None = None,
 ) -> Seen:
     """One request as OpenWebUI sends it; `stop_after_chunks` presses the stop button.
 
@@ -299,6 +317,13 @@ async def chat(
             seen.statuses.append(event["data"])
             if observe:
                 observe(seen)
+        elif event.get("type") == "notification":
+            data = event.get("data")
+            if not isinstance(data, dict) or not isinstance(data.get("content"), str):
+                problem = f"OpenWebUI shows a notification's data.content: {event!r}"
+                violations.append(problem)
+                raise ContractViolation(problem)
+            seen.notifications.append(data["content"])
 
     answers = None if dialog_answers is None else list(dialog_answers)
     violations: list[str] = []
@@ -319,7 +344,9 @@ async def chat(
             await asyncio.Event().wait()
         return answer
 
-    body, metadata = _request(text, model=model, stream=stream, task=task, chat_id=chat_id, ui=ui)
+    body, metadata = _request(
+        text, model=model, stream=stream, task=task, chat_id=chat_id, ui=ui, history=history
+    )
     # functions.py generate_function_chat_completion: the emitter and event caller exist only
     # when the request has a socket session, a chat id and a message id.
     has_socket = all(metadata.get(key) for key in ("session_id", "chat_id", "message_id"))
@@ -442,3 +469,37 @@ def _consume(seen: Seen, item: Any) -> None:
         seen.reasoning_content += delta["reasoning_content"]
     if delta.get("content"):
         seen.content += delta["content"]
+
+
+class Chat:
+    """One persisted OpenWebUI chat: what its visible branch is, and the turns that change it.
+
+    OpenWebUI keeps a message tree; the branch on screen is what the next request sends. A
+    regenerate adds a sibling answer to the last user message (the old one leaves the branch);
+    an edit adds a sibling user message at that point (everything after it leaves the branch).
+    """
+
+    def __init__(self, pipe: Any, chat_id: str, **options: Any) -> None:
+        self.pipe = pipe
+        self.chat_id = chat_id
+        self.options = options
+        # The visible branch, oldest first: {"role", "content"} as OpenWebUI stores them.
+        self.visible: list = []
+
+    async def _turn(self, text: str, history: list) -> Seen:
+        seen = await chat(self.pipe, text, chat_id=self.chat_id, history=history, **self.options)
+        answer = seen.returned if seen.returned is not None else seen.content
+        self.visible = [*history, {"role": "user", "content": text}, {"role": "assistant", "content": answer}]
+        return seen
+
+    def send(self, text: str) -> Seen:
+        return asyncio.run(self._turn(text, self.visible))
+
+    def regenerate(self) -> Seen:
+        """A new answer to the last user message."""
+        return asyncio.run(self._turn(self.visible[-2]["content"], self.visible[:-2]))
+
+    def edit(self, index: int, text: str) -> Seen:
+        """The user message at `index` of the visible branch, edited and sent again."""
+        assert self.visible[index]["role"] == "user"
+        return asyncio.run(self._turn(text, self.visible[:index]))

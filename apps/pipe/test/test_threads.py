@@ -1,0 +1,204 @@
+"""Chats as threads: the pipe sends a chat's visible history, the bridge keeps each chat's thread."""
+
+import asyncio
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+from conftest import PIPE_FILE
+from harness.openwebui import Chat, chat, load_module, load_pipe
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def sends(stack, since: int) -> list:
+    """The messages the bridge sent to Letta since request number `since`: thread and contents."""
+    found = []
+    for request in stack.requests()[since:]:
+        path = request["path"]
+        if request["method"] != "POST" or not path.endswith("/messages"):
+            continue
+        _, _, kind, ident, _ = path.split("/")
+        found.append(
+            {
+                "thread": ident if kind == "conversations" else f"agent:{ident}",
+                "messages": [f"{m['role']}: {m['content']}" for m in request["body"]["messages"]],
+            }
+        )
+    return found
+
+
+def new_chat(stack, pipe, **options) -> Chat:
+    user = {"id": f"threads-{uuid.uuid4().hex[:8]}", "name": "Ada"}
+    return Chat(pipe, f"chat-{uuid.uuid4().hex[:8]}", valves=stack.valves, user=user, **options)
+
+
+def answer_of(chat_: Chat, index: int) -> str:
+    """An answer as the agent should read it again: the pipe's zero-width spaces removed."""
+    return chat_.visible[index]["content"].replace("\u200b", "").strip()
+
+
+def test_a_chat_is_one_thread_that_a_next_message_continues(stack, pipe):
+    talk = new_chat(stack, pipe)
+    since = len(stack.requests())
+    first = talk.send("What is a vector?")
+    second = talk.send("And a matrix?")
+    assert first.error_box is None and second.error_box is None
+    one, two = sends(stack, since)
+    assert one["thread"].startswith("conv-")
+    assert one == {"thread": one["thread"], "messages": ["user: What is a vector?"]}
+    assert two == {"thread": one["thread"], "messages": ["user: And a matrix?"]}
+
+
+def test_regenerate_answers_from_what_the_chat_shows_in_a_new_thread(stack, pipe):
+    talk = new_chat(stack, pipe)
+    talk.send("Define a limit.")
+    talk.send("Give an example.")
+    before = sends(stack, 0)[-1]["thread"]
+    since = len(stack.requests())
+    again = talk.regenerate()
+    assert again.error_box is None
+    [send] = sends(stack, since)
+    assert send["thread"] != before
+    # The user's message once, the discarded answer nowhere.
+    assert send["messages"] == [
+        "user: Define a limit.",
+        f"assistant: {answer_of(talk, 1)}",
+        "user: Give an example.",
+    ]
+    assert again.notifications == []
+    since = len(stack.requests())
+    talk.send("Thanks!")
+    assert sends(stack, since) == [{"thread": send["thread"], "messages": ["user: Thanks!"]}]
+
+
+def test_an_edit_keeps_the_turns_before_it_and_nothing_after(stack, pipe):
+    talk = new_chat(stack, pipe)
+    talk.send("I study physics.")
+    talk.send("Explain momentum.")
+    talk.send("And energy?")
+    since = len(stack.requests())
+    talk.edit(2, "Explain torque.")
+    [send] = sends(stack, since)
+    assert send["messages"] == [
+        "user: I study physics.",
+        f"assistant: {answer_of(talk, 1)}",
+        "user: Explain torque.",
+    ]
+
+
+def test_replacing_an_answer_that_wrote_memory_says_once_that_the_memory_stays(stack, pipe):
+    talk = new_chat(stack, pipe)
+    talk.send("Hello")
+    stack.enqueue(stack.scenarios["memoryWrite"])
+    talk.send("I like tea.")
+    again = talk.regenerate()
+    assert again.error_box is None
+    assert len(again.notifications) == 1
+    assert "/memory" in again.notifications[0]
+    # A toast, not part of the answer: the answer stays what the agent said.
+    assert "/memory" not in again.answer
+    assert talk.send("Next question").notifications == []
+
+
+def test_a_chat_continues_its_thread_after_a_bridge_restart(stack, pipe):
+    talk = new_chat(stack, pipe)
+    talk.send("Before the restart")
+    thread = sends(stack, 0)[-1]["thread"]
+    talk.options["valves"] = {**stack.valves, "SERVER_URL": stack.restarted_server_url}
+    since = len(stack.requests())
+    talk.send("After the restart")
+    assert sends(stack, since) == [{"thread": thread, "messages": ["user: After the restart"]}]
+
+
+def test_two_chats_of_one_person_stream_at_the_same_time(stack, pipe):
+    user = {"id": f"threads-both-{uuid.uuid4().hex[:8]}"}
+    other, _ = load_pipe(PIPE_FILE)
+    stack.enqueue(stack.scenarios["steadyAnswer"])
+    stack.enqueue(stack.scenarios["steadyAnswer"])
+
+    async def both():
+        return await asyncio.gather(
+            chat(pipe, "first chat", valves=stack.valves, user=user, chat_id="both-1"),
+            chat(other, "second chat", valves=stack.valves, user=user, chat_id="both-2"),
+        )
+
+    for seen in asyncio.run(both()):
+        assert seen.error_box is None
+        assert "token29" in seen.answer
+
+
+def test_an_api_call_without_a_chat_uses_the_agents_own_thread(stack, pipe):
+    since = len(stack.requests())
+    seen = asyncio.run(chat(pipe, "Hi", valves=stack.valves, user={"id": "api-only"}, ui=False, stream=False))
+    assert seen.returned
+    [send] = sends(stack, since)
+    assert send["thread"].startswith("agent:")
+
+
+def history_of(messages: list) -> list | None:
+    module, _ = load_module(PIPE_FILE)
+    return module._history(messages)
+
+
+def test_history_is_every_earlier_message_with_the_newest_texts_within_the_budget():
+    module, _ = load_module(PIPE_FILE)
+    long = "x" * (module.MAX_CARRIED_MESSAGE_CHARS + 50)
+    messages = [
+        {"role": "system", "content": "You are helpful."},
+        {"role": "user", "content": "first"},
+        {"role": "assistant", "content": '<details type="reasoning">\nhm\n</details>\nan <\u200bthink> answer'},
+        {"role": "user", "content": [{"type": "text", "text": long}, {"type": "image_url", "image_url": {}}]},
+        {"role": "assistant", "content": "second answer"},
+        {"role": "user", "content": "now"},
+    ]
+    history = history_of(messages)
+    assert [item["role"] for item in history] == ["user", "assistant", "user", "assistant"]
+    assert [item["fp"] for item in history] == [
+        module.fingerprint("first"),
+        module.fingerprint(messages[2]["content"]),
+        module.fingerprint(long),
+        module.fingerprint("second answer"),
+    ]
+    assert history[1]["text"] == "an <think> answer"
+    assert history[2]["text"] == "x" * module.MAX_CARRIED_MESSAGE_CHARS
+    assert history[3]["text"] == "second answer"
+    # The budget is spent from the newest message back.
+    many = [{"role": "user", "content": "y" * 4_000} for _ in range(6)] + [{"role": "user", "content": "now"}]
+    carried = [item for item in history_of(many) if "text" in item]
+    assert len(carried) == module.MAX_CARRIED_CHARS // 4_000
+    assert history_of(many)[-1].get("text") is not None and history_of(many)[0].get("text") is None
+    # Length is counted as the bridge counts it (UTF-16 units): an emoji is two.
+    emoji = history_of([{"role": "user", "content": "\U0001f600" * 3_000}, {"role": "user", "content": "now"}])
+    assert len(emoji[0]["text"]) == module.MAX_CARRIED_MESSAGE_CHARS // 2
+    too_long = [{"role": "user", "content": "z"}] * (module.MAX_HISTORY_MESSAGES + 1) + [{"role": "user", "content": "now"}]
+    assert history_of(too_long) is None
+    assert history_of([{"role": "user", "content": "first message"}]) == []
+
+
+TRICKY = [
+    "",
+    "Hello  world",
+    " a\n\tb \u00a0c\u3000d\ufeff",
+    '<details type="reasoning" done="true">\n<summary>Thought</summary>\n> x\n</details>\nAnswer',
+    '<DETAILS type="tool_calls"></DETAILS>after',
+    "<think>plan</think>said",
+    "Models write <\u200bthink>plans<\u200b/think> too",
+    "caf\u00e9 vs cafe\u0301",
+    "emoji \U0001f600 and \u2028 line",
+]
+
+
+def test_the_pipe_fingerprints_exactly_as_the_bridge_does():
+    module, _ = load_module(PIPE_FILE)
+    script = (
+        "import { fingerprint } from './packages/events/src/index.ts';"
+        "const texts = JSON.parse(await Bun.stdin.text());"
+        "console.log(JSON.stringify(texts.map(fingerprint)))"
+    )
+    bridge = subprocess.run(
+        ["bun", "-e", script], input=json.dumps(TRICKY), capture_output=True, text=True, cwd=REPO, check=True
+    )
+    assert [module.fingerprint(text) for text in TRICKY] == json.loads(bridge.stdout)
+    assert module.fingerprint("caf\u00e9") == module.fingerprint("cafe\u0301")
