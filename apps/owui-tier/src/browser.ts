@@ -17,7 +17,7 @@ export type BrowserTurn = {
   /** The answer the user message follows (null: the chat's first message). */
   parentId: string | null
   taskIds: string[]
-  /** Every socket event for this chat so far, in arrival order. */
+  /** Every socket event for this chat since this turn was sent, in arrival order. */
   readonly events: ChatEvent[]
 }
 
@@ -85,8 +85,8 @@ export class BrowserSession {
   /**
    * Sends a message as the frontend does (0.11: the backend stores it and loads the chat's
    * branch from its database); OpenWebUI answers over the socket. A new chat, a follow-up
-   * (`after`), a regenerate (`userMessageId`: the same user message again) or an edit (`after`
-   * the turn before the edited message: a new sibling user message).
+   * (`after`), a regenerate (`regenerate`: the same user message again) or an edit (`after` the
+   * turn before the edited message: a new sibling user message).
    */
   async send(options: SendOptions): Promise<BrowserTurn> {
     const messageId = crypto.randomUUID()
@@ -94,6 +94,8 @@ export class BrowserSession {
     const userMessageId = again?.userMessageId ?? crypto.randomUUID()
     const parentId = again ? again.parentId : (options.after?.messageId ?? null)
     const chatId = again?.chatId ?? options.after?.chatId
+    // A follow-up's chat already has events: this turn's are the ones from now on.
+    const from = this.received.length
     const answer = await this.api.request<{ task_ids?: string[]; chat_id: string }>(
       'POST',
       '/api/chat/completions',
@@ -124,14 +126,15 @@ export class BrowserSession {
       },
     )
     const received = this.received
+    const turnChatId = answer.chat_id || (chatId ?? '')
     return {
-      chatId: answer.chat_id || (chatId ?? ''),
+      chatId: turnChatId,
       messageId,
       userMessageId,
       parentId,
       taskIds: answer.task_ids ?? [],
       get events() {
-        return received.filter((event) => event.chat_id === chatId)
+        return received.slice(from).filter((event) => event.chat_id === turnChatId)
       },
     }
   }
