@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 from conftest import readable_sentence
-from harness.openwebui import chat
+from harness.openwebui import Chat, chat
 
 
 def test_after_a_bridge_restart_the_same_agent_and_the_chats_conversation_are_used(tier, pipe):
@@ -13,11 +13,12 @@ def test_after_a_bridge_restart_the_same_agent_and_the_chats_conversation_are_us
     tier.script(first, [{"content": "I will remember that you like comets."}])
     tier.script(second, [{"content": "You told me you like comets."}])
     user = f"restart-{first}"
-    seen = asyncio.run(chat(pipe, f"I like comets {first}", valves=tier.valves, user={"id": user}))
+    talk = Chat(pipe, "chat-restart", valves=tier.valves, user={"id": user})
+    seen = talk.send(f"I like comets {first}")
     assert seen.answer == "I will remember that you like comets."
     agent_id = tier.agents_of(user)[0]["id"]
     tier.restart_bridge()
-    again = asyncio.run(chat(pipe, f"What do I like? {second}", valves=tier.valves, user={"id": user}))
+    again = talk.send(f"What do I like? {second}")
     assert again.answer == "You told me you like comets."
     assert [agent["id"] for agent in tier.agents_of(user)] == [agent_id]
     # The second turn continued the chat's conversation (the bridge's DATA_DIR survived): its

@@ -25,8 +25,12 @@ def test_each_chat_is_its_own_thread_and_memory_written_in_one_reaches_the_other
         ],
     )
 
+    from harness.openwebui import Chat
+
+    chats = {name: Chat(pipe, name, valves=tier.valves, user=user) for name in ("chat-a", "chat-b")}
+
     def say(text: str, chat_id: str):
-        seen = asyncio.run(chat(pipe, text, valves=tier.valves, user=user, chat_id=chat_id))
+        seen = chats[chat_id].send(text)
         assert seen.error_box is None and seen.last_status_done, seen.answer
         return seen
 
@@ -70,3 +74,45 @@ def test_two_chats_of_one_person_answer_at_the_same_time(tier, pipe):
     for seen in asyncio.run(both()):
         assert seen.error_box is None, seen.answer
         assert seen.answer == "A slow and steady answer."
+
+
+def conversation_text(call: dict) -> list:
+    """The model's context after the system prompt, as (role, text) pairs of the chat's words."""
+    pairs = []
+    for message in call["messages"][1:]:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        if message.get("role") in ("user", "assistant") and content:
+            pairs.append((message["role"], str(content)))
+    return pairs
+
+
+def test_regenerate_and_edit_give_the_model_exactly_what_the_chat_shows(tier, pipe):
+    from harness.openwebui import Chat
+
+    mark = tier.marker()
+    tier.script(f"{mark}-1", [{"content": f"Vectors have direction ({mark}-a1)."}])
+    tier.script(f"{mark}-2", [{"content": f"First matrix answer ({mark}-a2)."}, {"content": f"Second matrix answer ({mark}-a2b)."}])
+    tier.script(f"{mark}-3", [{"content": f"Tensors generalise them ({mark}-a3)."}])
+    talk = Chat(pipe, f"chat-{mark}", valves=tier.valves, user={"id": f"rewind-{mark}"})
+    for text in (f"What is a vector? {mark}-1", f"And a matrix? {mark}-2"):
+        seen = talk.send(text)
+        assert seen.error_box is None, seen.answer
+
+    regenerated = talk.regenerate()
+    assert regenerated.error_box is None and regenerated.answer == f"Second matrix answer ({mark}-a2b)."
+    call = tier.model_calls(f"{mark}-2")[-1]
+    context = conversation_text(call)
+    users = [text for role, text in context if role == "user"]
+    # The regenerated message once, the replaced answer nowhere, the kept turn before it.
+    assert sum(f"And a matrix? {mark}-2" in text for text in users) == 1
+    assert all(f"{mark}-a2)" not in text for _, text in context)
+    assert any(f"{mark}-a1" in text for role, text in context if role == "assistant")
+
+    edited = talk.edit(2, f"And a tensor? {mark}-3")
+    assert edited.error_box is None and edited.answer == f"Tensors generalise them ({mark}-a3)."
+    context = conversation_text(tier.model_calls(f"{mark}-3")[-1])
+    assert all(f"{mark}-2" not in text for _, text in context), context
+    assert [role for role, _ in context][-3:] == ["user", "assistant", "user"]
+    assert f"What is a vector? {mark}-1" in context[-3][1]
