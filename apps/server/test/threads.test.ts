@@ -133,6 +133,16 @@ describe('chats are threads', () => {
       `assistant: ${chat.shown[1]?.text}`,
       'user: Give an example.',
     ])
+    // What the agent was given: the kept turns and the message once, never the replaced answer.
+    expect(
+      stack.sim
+        .runs()
+        .at(-1)
+        ?.messages.map((message) => message.text),
+    ).toEqual(['Define a derivative.', chat.shown[1]?.text, 'Give an example.'])
+    // Letta 0.16 forks whole threads: the bridge tried once, saw it, and deleted the copy.
+    const forks = stack.sim.requests.filter((request) => request.path.endsWith('/fork'))
+    expect(forks.length).toBeLessThanOrEqual(1)
     // And the chat goes on in the new thread, carrying nothing twice.
     stack.sim.requests.length = 0
     await chat.send('Thanks!')
@@ -242,6 +252,21 @@ describe('chats are threads', () => {
     }
   })
 
+  it('shows a /memory edit to every chat of the agent at its next turn (recompiled)', async () => {
+    const user = { id: 'u-recompile' }
+    const chat = new Chat(stack, { user, chatId: 'recompile' })
+    await chat.send('Hello')
+    const edit = await post(stack.server, ROUTES.memoryUpdate, {
+      protocolVersion: chatBody().protocolVersion,
+      user,
+      label: 'human',
+      value: 'Likes tea',
+    })
+    expect(edit.status).toBe(200)
+    await chat.send('What do I like?')
+    expect(stack.sim.runs().at(-1)?.memory.human).toBe('Likes tea')
+  })
+
   it('answers a message without a chat (API use) in the agent’s own thread', async () => {
     stack.sim.requests.length = 0
     const seen = summarize(
@@ -309,6 +334,31 @@ describe('chats are threads', () => {
     ).json()) as unknown[]
     expect(active).toHaveLength(1)
     kept.stop.abort()
+  })
+})
+
+describe('a Letta that forks at a message (Letta Cloud)', () => {
+  it('regenerates in a fork cut after the last kept answer, carrying nothing', async () => {
+    const stack = await startStack({}, { forkAtMessage: true })
+    try {
+      const chat = new Chat(stack, { user: { id: 'u-cloud' }, chatId: 'cloud' })
+      await chat.send('Define a derivative.')
+      const first = sends(stack).at(-1)?.thread
+      await chat.send('Give an example.')
+      stack.sim.requests.length = 0
+      await chat.regenerate()
+      const [send] = sends(stack)
+      expect(send?.thread).not.toBe(first as string)
+      expect(send?.messages).toEqual(['user: Give an example.'])
+      expect(
+        stack.sim
+          .runs()
+          .at(-1)
+          ?.messages.map((message) => message.text),
+      ).toEqual(['Define a derivative.', chat.shown[1]?.text, 'Give an example.'])
+    } finally {
+      await stack.stop()
+    }
   })
 })
 

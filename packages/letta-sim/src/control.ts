@@ -34,6 +34,30 @@ function snapshot({ state }: ControlCall): Response {
   })
 }
 
+/** A run as tests see it: where it ran and what the model was given. */
+export type RunView = {
+  id: string
+  agentId: string
+  conversationId: string | null
+  status: string
+  /** The thread's messages at run start, this run's input included: [{role, text}]. */
+  messages: Array<{ role: string; text: string }>
+  /** The memory blocks as the thread's system prompt was compiled then: label → value. */
+  memory: Record<string, string>
+}
+
+/** Runs still kept (the newest `finishedRunsKept`), oldest first. */
+export function runViews(state: SimState): RunView[] {
+  return state.runs.list({ order: 'asc', limit: Number.MAX_SAFE_INTEGER }).map((run) => ({
+    id: run.id,
+    agentId: run.agentId,
+    conversationId: run.conversationId ?? null,
+    status: run.status,
+    messages: run.context?.messages ?? [],
+    memory: run.context?.memory ?? {},
+  }))
+}
+
 function deleteAgent({ state }: ControlCall, [agentId = '']: string[]): Response {
   if (!state.agents.delete(agentId)) {
     const detail = isLettaId('agent', agentId) ? `Agent with ID ${agentId} not found` : 'Not Found'
@@ -46,6 +70,8 @@ export const CONTROL_ROUTES: Route<ControlCall>[] = [
   { method: 'POST', pattern: /^\/_sim\/enqueue$/, handle: enqueue },
   { method: 'GET', pattern: /^\/_sim\/requests$/, handle: ({ state }) => json(state.requests) },
   { method: 'GET', pattern: /^\/_sim\/state$/, handle: snapshot },
+  // What each run was given (RunView): for tests of what the agent's context holds.
+  { method: 'GET', pattern: /^\/_sim\/runs$/, handle: ({ state }) => json(runViews(state)) },
   {
     method: 'POST',
     pattern: /^\/_sim\/reset$/,

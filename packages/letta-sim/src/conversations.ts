@@ -2,7 +2,11 @@ import type { Conversation } from '@letta-ai/letta-client/resources/conversation
 import { newId } from './frames.ts'
 
 /** Fields of `POST /v1/conversations` the sim keeps (the agent id travels in the query). */
-export type ConversationInit = { description?: string | null; model?: string | null }
+export type ConversationInit = {
+  description?: string | null
+  model?: string | null
+  summary?: string | null
+}
 
 /** A conversation: a separate message history on an agent, sharing its memory blocks. */
 export function buildConversation(agentId: string, init: ConversationInit = {}): Conversation {
@@ -21,7 +25,7 @@ export function buildConversation(agentId: string, init: ConversationInit = {}):
     last_updated_by_id: null,
     model: init.model ?? null,
     model_settings: null,
-    summary: null,
+    summary: init.summary ?? null,
     updated_at: now,
   }
 }

@@ -1,4 +1,5 @@
 export type { AgentInit, SimAgent } from './agents.ts'
+export type { RunView } from './control.ts'
 export type { LettaFixture } from './fixtures.ts'
 export { LETTA_FIXTURES_DIR, lettaFixture, lettaFixtures, recordedAgentBody } from './fixtures.ts'
 export type {

@@ -1,4 +1,5 @@
 import { newId } from './frames.ts'
+import type { RunContext } from './threads.ts'
 
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed'
 
@@ -54,6 +55,8 @@ export type Run = {
   completedAt?: string
   /** Sent with `background: true`: its chunks are kept for resuming (Letta's Redis stream). */
   log?: RunLog
+  /** What the model was given: the thread's messages and the compiled memory. */
+  context?: RunContext
 }
 
 /** Chunks kept in the sim's stand-in for Letta's Redis stream `sse:run:{run_id}`. */
@@ -155,6 +158,7 @@ export class RunBook {
     conversationId?: string
     lockKey?: string
     background?: boolean
+    context?: RunContext
   }): Run {
     const { background, ...where } = target
     const run: Run = {

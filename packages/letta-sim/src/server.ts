@@ -28,6 +28,8 @@ import type { Run } from './runs.ts'
 import { resolveScenario } from './scenarios.ts'
 import type { SimState } from './state.ts'
 import { streamRun } from './stream.ts'
+import type { ThreadMessage } from './threads.ts'
+import { agentThread, answerMessages } from './threads.ts'
 
 /** The Letta server release whose wire letta-sim imitates. */
 export const LETTA_VERSION = '0.16.8'
@@ -165,11 +167,33 @@ function userText(body: Body): string {
     .join('')
 }
 
+/** A send's input messages (`input` is one user message). */
+const inputMessages = (body: Body): unknown[] =>
+  Array.isArray(body.messages)
+    ? body.messages
+    : typeof body.input === 'string'
+      ? [{ role: 'user', content: body.input }]
+      : []
+
 const hasInput = (body: Body): boolean =>
   (Array.isArray(body.messages) && body.messages.length > 0) ||
   (body.input !== undefined && body.input !== null)
 
 type Target = { agentId: string; conversationId?: string; lockKey?: string }
+
+/** The agent's memory blocks, label → value, as a system prompt compiles them. */
+function memoryOf(state: SimState, agentId: string): Record<string, string> {
+  const agent = state.agents.get(agentId)
+  return Object.fromEntries((agent?.blocks ?? []).map((block) => [block.label, block.value]))
+}
+
+/** A conversation's in-context ids follow its thread. */
+function syncInContext(state: SimState, conversationId: string | undefined): void {
+  const conversation = conversationId ? state.conversations.get(conversationId) : undefined
+  const thread = conversationId ? state.threads.get(conversationId) : undefined
+  if (conversation && thread)
+    conversation.in_context_message_ids = thread.map((message) => message.id)
+}
 type Mode = {
   streaming: boolean
   streamTokens: boolean
@@ -179,7 +203,13 @@ type Mode = {
 }
 
 /** Plays the next scenario for a target: an HTTP error, a stream or a JSON LettaResponse. */
-async function play(call: LettaCall, target: Target, mode: Mode, text: string): Promise<Response> {
+async function play(
+  call: LettaCall,
+  target: Target,
+  mode: Mode,
+  text: string,
+  input: unknown[],
+): Promise<Response> {
   const { state } = call
   // The conversation lock lives in Redis: a Letta without it lets two runs into one thread.
   const lockKey = state.settings.redis ? target.lockKey : undefined
@@ -200,7 +230,12 @@ async function play(call: LettaCall, target: Target, mode: Mode, text: string): 
   // Letta keeps processing a send whose client left (the run is shielded), so this wait is not
   // cut short by the request's signal.
   if (state.settings.runStartLatencyMs > 0) await Bun.sleep(state.settings.runStartLatencyMs)
-  const run = state.runs.start({ ...target, lockKey, background: mode.background })
+  // The run's input joins its thread; its answers follow, under the ids its frames carry.
+  const threadKey = target.conversationId ?? agentThread(target.agentId)
+  const context = state.threads.input(threadKey, input, memoryOf(state, target.agentId))
+  state.threads.answer(threadKey, answerMessages(steps))
+  syncInContext(state, target.conversationId)
+  const run = state.runs.start({ ...target, lockKey, background: mode.background, context })
   if (mode.streaming) {
     const body = streamRun(run, mode.streamTokens ? steps : foldSteps(steps), {
       includePings: mode.includePings,
@@ -251,6 +286,7 @@ async function sendAgentMessage(call: LettaCall, [agentId = '']: string[]): Prom
       background: streaming && body.background === true,
     },
     userText(body),
+    inputMessages(body),
   )
 }
 
@@ -286,6 +322,8 @@ async function createConversation(call: LettaCall): Promise<Response> {
   if (!call.state.agents.has(agentId)) return agentNotFoundPlain()
   const conversation = buildConversation(agentId, (asBody(call.body) ?? {}) as ConversationInit)
   call.state.conversations.set(conversation.id, conversation)
+  // Compiled with the memory as it is now; in_context_message_ids stays empty until a send.
+  call.state.threads.open(conversation.id, memoryOf(call.state, agentId))
   return json(conversation)
 }
 
@@ -348,7 +386,7 @@ async function sendConversationMessage(
     includePings: body.include_pings !== false,
     background: streaming && body.background === true,
   }
-  return play(call, target, mode, userText(body))
+  return play(call, target, mode, userText(body), inputMessages(body))
 }
 
 function cancelConversationRuns(call: LettaCall, [conversationId = '']: string[]): Response {
@@ -368,6 +406,87 @@ function cancelConversationRuns(call: LettaCall, [conversationId = '']: string[]
   })
   if (runIds.length === 0) return noActiveRuns({ conversationId })
   return cancelRuns(call, runIds)
+}
+
+/** A stored message as Letta's message list shows it (envelope order, then the content). */
+function listedMessage(message: ThreadMessage) {
+  const type = `${message.role}_message`
+  return {
+    id: message.id,
+    date: message.date,
+    name: null,
+    message_type: type,
+    otid: null,
+    sender_id: null,
+    step_id: null,
+    is_err: null,
+    seq_id: null,
+    run_id: null,
+    content: message.text,
+  }
+}
+
+/** `GET /v1/conversations/{id}/messages`: newest first unless `order=asc`, like Letta's default. */
+function listConversationMessages(call: LettaCall, [conversationId = '']: string[]): Response {
+  const target = resolveConversation(call.state, conversationId, queryValue(call.query, 'agent_id'))
+  if (target instanceof Response) return target
+  const key = target.conversationId ?? agentThread(target.agentId)
+  let messages = (call.state.threads.get(key) ?? []).map(listedMessage)
+  if (queryValue(call.query, 'order') !== 'asc') messages = messages.reverse()
+  const after = queryValue(call.query, 'after')
+  const before = queryValue(call.query, 'before')
+  if (after) messages = messages.slice(messages.findIndex((message) => message.id === after) + 1)
+  if (before) {
+    const at = messages.findIndex((message) => message.id === before)
+    if (at >= 0) messages = messages.slice(0, at)
+  }
+  const limit = Number(queryValue(call.query, 'limit') ?? 100)
+  return json(messages.slice(0, Number.isInteger(limit) && limit > 0 ? limit : 100))
+}
+
+/**
+ * `POST /v1/conversations/{id}/fork`: a new conversation with the thread's messages and a fresh
+ * system prompt. Letta 0.16.x ignores `message_id` and copies everything; with `forkAtMessage`
+ * (Letta Cloud) the copy ends with that message.
+ */
+function forkConversation(call: LettaCall, [conversationId = '']: string[]): Response {
+  const target = resolveConversation(call.state, conversationId, queryValue(call.query, 'agent_id'))
+  if (target instanceof Response) return target
+  const source = call.state.threads.get(target.conversationId ?? agentThread(target.agentId)) ?? []
+  const messageId = asBody(call.body)?.message_id ?? queryValue(call.query, 'message_id')
+  const cut = call.state.settings.forkAtMessage && typeof messageId === 'string'
+  const end = cut ? source.findIndex((message) => message.id === messageId) : -1
+  if (cut && end === -1)
+    return json({ detail: `Message ${messageId} not found in conversation` }, 404)
+  const copied = cut ? source.slice(0, end + 1) : source
+  const conversation = buildConversation(target.agentId)
+  call.state.conversations.set(conversation.id, conversation)
+  call.state.threads.open(conversation.id, memoryOf(call.state, target.agentId), copied)
+  syncInContext(call.state, conversation.id)
+  return json(conversation)
+}
+
+/** `POST /v1/conversations/{id}/recompile`: the system prompt again, with today's memory. */
+function recompileConversation(call: LettaCall, [conversationId = '']: string[]): Response {
+  const target = resolveConversation(call.state, conversationId, queryValue(call.query, 'agent_id'))
+  if (target instanceof Response) return target
+  const memory = memoryOf(call.state, target.agentId)
+  call.state.threads.recompile(target.conversationId ?? agentThread(target.agentId), memory)
+  return json(
+    Object.entries(memory)
+      .map(([label, value]) => `<${label}>${value}</${label}>`)
+      .join('\n'),
+  )
+}
+
+/** `DELETE /v1/conversations/{id}`: gone from lists and lookups (Letta soft-deletes it). */
+function deleteConversation(call: LettaCall, [conversationId = '']: string[]): Response {
+  if (!isLettaId('conv', conversationId)) {
+    return invalidPathId('conversation_id', 'conv', conversationId)
+  }
+  if (!call.state.conversations.delete(conversationId)) return conversationNotFound(conversationId)
+  call.state.threads.delete(conversationId)
+  return json(null)
 }
 
 /** Letta's `Run` schema; the sim derives the stop reason from how the run ended. */
@@ -469,6 +588,12 @@ const listEmbeddingModels = (call: LettaCall): Response =>
 
 const ID = '([^/]+)'
 
+/** A Letta older than 0.16.2 has no conversation routes: FastAPI's bare 404. */
+const conversationRoute =
+  (handle: Route<LettaCall>['handle']): Route<LettaCall>['handle'] =>
+  (call, params) =>
+    call.state.settings.conversations ? handle(call, params) : json({ detail: 'Not Found' }, 404)
+
 /** The Letta V1 routes the bridge uses, at the paths the SDK calls (trailing slashes removed). */
 export const LETTA_ROUTES: Route<LettaCall>[] = [
   { method: 'GET', pattern: /^\/v1\/health$/, handle: health },
@@ -497,22 +622,46 @@ export const LETTA_ROUTES: Route<LettaCall>[] = [
     pattern: new RegExp(`^/v1/agents/${ID}/messages/cancel$`),
     handle: cancelAgentRuns,
   },
-  { method: 'POST', pattern: /^\/v1\/conversations$/, handle: createConversation },
-  { method: 'GET', pattern: /^\/v1\/conversations$/, handle: listConversations },
+  {
+    method: 'POST',
+    pattern: /^\/v1\/conversations$/,
+    handle: conversationRoute(createConversation),
+  },
+  { method: 'GET', pattern: /^\/v1\/conversations$/, handle: conversationRoute(listConversations) },
   {
     method: 'GET',
     pattern: new RegExp(`^/v1/conversations/${ID}$`),
-    handle: retrieveConversation,
+    handle: conversationRoute(retrieveConversation),
   },
   {
     method: 'POST',
     pattern: new RegExp(`^/v1/conversations/${ID}/messages$`),
-    handle: sendConversationMessage,
+    handle: conversationRoute(sendConversationMessage),
   },
   {
     method: 'POST',
     pattern: new RegExp(`^/v1/conversations/${ID}/cancel$`),
-    handle: cancelConversationRuns,
+    handle: conversationRoute(cancelConversationRuns),
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/v1/conversations/${ID}/messages$`),
+    handle: conversationRoute(listConversationMessages),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/conversations/${ID}/fork$`),
+    handle: conversationRoute(forkConversation),
+  },
+  {
+    method: 'POST',
+    pattern: new RegExp(`^/v1/conversations/${ID}/recompile$`),
+    handle: conversationRoute(recompileConversation),
+  },
+  {
+    method: 'DELETE',
+    pattern: new RegExp(`^/v1/conversations/${ID}$`),
+    handle: conversationRoute(deleteConversation),
   },
   { method: 'GET', pattern: /^\/v1\/runs$/, handle: listRuns },
   { method: 'GET', pattern: /^\/v1\/models$/, handle: listModels },

@@ -2,8 +2,8 @@ import type { Conversation } from '@letta-ai/letta-client/resources/conversation
 import type { Server } from 'bun'
 import type { AgentInit, SimAgent } from './agents.ts'
 import { buildAgent } from './agents.ts'
-import type { ControlCall } from './control.ts'
-import { CONTROL_ROUTES } from './control.ts'
+import type { ControlCall, RunView } from './control.ts'
+import { CONTROL_ROUTES, runViews } from './control.ts'
 import type { RecordedRequest, Route } from './http.ts'
 import { json, matchRoute, normalizePath, parseQuery, readBody } from './http.ts'
 import type { ModelCatalog } from './models.ts'
@@ -51,6 +51,10 @@ export type SimOptions = {
    * conversation lock, and background streaming is refused with 503.
    */
   redis?: boolean
+  /** Whether this Letta has conversations (0.16.2+; default true). */
+  conversations?: boolean
+  /** Letta Cloud's fork at `message_id` (default false: 0.16.x copies the whole thread). */
+  forkAtMessage?: boolean
 }
 
 export type LettaSim = {
@@ -65,6 +69,8 @@ export type LettaSim = {
   agents: Map<string, SimAgent>
   /** Conversations by id (each names its agent). */
   conversations: Map<string, Conversation>
+  /** What each kept run was given: its thread's messages and compiled memory (`/_sim/runs`). */
+  runs(): RunView[]
   /** FIFO: the next message (for that agent, if given) plays it. */
   enqueue(scenario: Scenario, match?: { agentId?: string }): void
   /** Seeds an agent directly, as if created through the API. */
@@ -121,6 +127,8 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     runStartLatencyMs: options.runStartLatencyMs ?? 0,
     models: options.models ?? DEFAULT_MODELS,
     redis: options.redis ?? true,
+    conversations: options.conversations ?? true,
+    forkAtMessage: options.forkAtMessage ?? false,
     finishedRunsKept: options.finishedRunsKept ?? FINISHED_RUNS_KEPT,
   })
   const server = Bun.serve({
@@ -141,6 +149,7 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     cancels: state.cancels,
     agents: state.agents,
     conversations: state.conversations,
+    runs: () => runViews(state),
     enqueue(scenario, match) {
       state.queue.push(scenario, match?.agentId)
     },

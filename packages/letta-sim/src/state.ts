@@ -4,6 +4,7 @@ import type { RecordedRequest } from './http.ts'
 import type { ModelCatalog } from './models.ts'
 import { RunBook, StreamCounters } from './runs.ts'
 import type { Scenario } from './scenarios.ts'
+import { ThreadBook } from './threads.ts'
 
 /** One call to a cancel endpoint: what the caller asked for, and the runs it then cancelled. */
 export type CancelRecord = {
@@ -26,6 +27,10 @@ export type SimSettings = {
   finishedRunsKept: number
   models: ModelCatalog
   redis: boolean
+  /** Letta 0.16.2+: the conversations API; false answers its routes like an older Letta. */
+  conversations: boolean
+  /** Letta Cloud's fork, cut at `message_id`; 0.16.x copies the whole thread. */
+  forkAtMessage: boolean
 }
 
 /** Scenarios waiting for a message: FIFO, optionally reserved for one agent. */
@@ -60,6 +65,7 @@ export type SimState = {
   agents: Map<string, SimAgent>
   conversations: Map<string, Conversation>
   runs: RunBook
+  threads: ThreadBook
   queue: ScenarioQueue
   requests: RecordedRequest[]
   streams: StreamCounters
@@ -72,6 +78,7 @@ export function createState(settings: SimSettings): SimState {
     agents: new Map(),
     conversations: new Map(),
     runs: new RunBook(settings.finishedRunsKept),
+    threads: new ThreadBook(),
     queue: new ScenarioQueue(),
     requests: [],
     streams: new StreamCounters(),
@@ -82,6 +89,7 @@ export function createState(settings: SimSettings): SimState {
 /** Back to empty. Arrays and maps are cleared in place: callers hold references to them. */
 export function resetState(state: SimState): void {
   state.runs.clear()
+  state.threads.clear()
   state.agents.clear()
   state.conversations.clear()
   state.queue.clear()
