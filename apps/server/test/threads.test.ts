@@ -139,7 +139,7 @@ describe('chats are threads', () => {
         .runs()
         .at(-1)
         ?.messages.map((message) => message.text),
-    ).toEqual(['Define a derivative.', chat.shown[1]?.text, 'Give an example.'])
+    ).toEqual(['Define a derivative.', chat.shown[1]?.text ?? '', 'Give an example.'])
     // Letta 0.16 forks whole threads: the bridge tried once, saw it, and deleted the copy.
     const forks = stack.sim.requests.filter((request) => request.path.endsWith('/fork'))
     expect(forks.length).toBeLessThanOrEqual(1)
@@ -355,7 +355,7 @@ describe('a Letta that forks at a message (Letta Cloud)', () => {
           .runs()
           .at(-1)
           ?.messages.map((message) => message.text),
-      ).toEqual(['Define a derivative.', chat.shown[1]?.text, 'Give an example.'])
+      ).toEqual(['Define a derivative.', chat.shown[1]?.text ?? '', 'Give an example.'])
     } finally {
       await stack.stop()
     }
