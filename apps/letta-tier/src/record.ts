@@ -258,6 +258,54 @@ async function recordWithoutRedis(s: Session, out: Recording[]) {
       },
     }),
   )
+  // A send that carries earlier turns (as the bridge does into a new thread), then the thread.
+  keep(
+    'conversation_carry_stream',
+    await s.exchange({
+      method: 'POST',
+      path: `/v1/conversations/${conversationId}/messages`,
+      body: {
+        messages: [
+          { role: 'user', content: 'An earlier question' },
+          { role: 'assistant', content: 'An earlier answer' },
+          { role: 'user', content: `Now ${script([{ content: 'Carried on.' }])}` },
+        ],
+        stream_tokens: true,
+        include_pings: true,
+      },
+    }),
+  )
+  keep(
+    'conversation_messages',
+    await s.exchange({
+      method: 'GET',
+      path: `/v1/conversations/${conversationId}/messages?order=asc`,
+    }),
+  )
+  const retrieved = await s.exchange({ method: 'GET', path: `/v1/conversations/${conversationId}` })
+  keep('conversation_retrieve', retrieved)
+  const inContext = (retrieved.json as { in_context_message_ids?: string[] }).in_context_message_ids
+  keep(
+    'conversation_fork_at_message',
+    await s.exchange({
+      method: 'POST',
+      path: `/v1/conversations/${conversationId}/fork`,
+      body: { message_id: inContext?.[2] },
+    }),
+    'Letta 0.16.8 ignores message_id: the fork holds the whole thread',
+  )
+  keep(
+    'conversation_recompile',
+    await s.exchange({ method: 'POST', path: `/v1/conversations/${conversationId}/recompile` }),
+  )
+  keep(
+    'conversation_delete',
+    await s.exchange({ method: 'DELETE', path: `/v1/conversations/${conversationId}` }),
+  )
+  keep(
+    'conversation_retrieve_deleted',
+    await s.exchange({ method: 'GET', path: `/v1/conversations/${conversationId}` }),
+  )
 }
 
 async function recordWithRedis(s: Session, out: Recording[]) {

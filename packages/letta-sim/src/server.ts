@@ -334,6 +334,7 @@ function listConversations(call: LettaCall): Response {
 }
 
 function retrieveConversation(call: LettaCall, [conversationId = '']: string[]): Response {
+  syncInContext(call.state, conversationId)
   if (!isLettaId('conv', conversationId)) {
     return invalidPathId('conversation_id', 'conv', conversationId)
   }
@@ -462,7 +463,10 @@ function forkConversation(call: LettaCall, [conversationId = '']: string[]): Res
   const conversation = buildConversation(target.agentId)
   call.state.conversations.set(conversation.id, conversation)
   call.state.threads.open(conversation.id, memoryOf(call.state, target.agentId), copied)
-  syncInContext(call.state, conversation.id)
+  // Letta 0.16.8 answers with `in_context_message_ids: []` (recorded); a later retrieve lists
+  // the copy. With forkAtMessage the answer lists them, ending with `message_id` (unverified:
+  // Letta Cloud is not tested).
+  if (cut) syncInContext(call.state, conversation.id)
   return json(conversation)
 }
 

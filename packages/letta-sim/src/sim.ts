@@ -1,9 +1,9 @@
-import type { Conversation } from '@letta-ai/letta-client/resources/conversations/conversations'
 import type { Server } from 'bun'
 import type { AgentInit, SimAgent } from './agents.ts'
 import { buildAgent } from './agents.ts'
 import type { ControlCall, RunView } from './control.ts'
 import { CONTROL_ROUTES, runViews } from './control.ts'
+import type { SimConversation } from './conversations.ts'
 import type { RecordedRequest, Route } from './http.ts'
 import { json, matchRoute, normalizePath, parseQuery, readBody } from './http.ts'
 import type { ModelCatalog } from './models.ts'
@@ -68,7 +68,7 @@ export type LettaSim = {
   cancels: CancelRecord[]
   agents: Map<string, SimAgent>
   /** Conversations by id (each names its agent). */
-  conversations: Map<string, Conversation>
+  conversations: Map<string, SimConversation>
   /** What each kept run was given: its thread's messages and compiled memory (`/_sim/runs`). */
   runs(): RunView[]
   /** FIFO: the next message (for that agent, if given) plays it. */

@@ -1,5 +1,5 @@
-import type { Conversation } from '@letta-ai/letta-client/resources/conversations/conversations'
 import type { SimAgent } from './agents.ts'
+import type { SimConversation } from './conversations.ts'
 import type { RecordedRequest } from './http.ts'
 import type { ModelCatalog } from './models.ts'
 import { RunBook, StreamCounters } from './runs.ts'
@@ -63,7 +63,7 @@ export class ScenarioQueue {
 export type SimState = {
   settings: SimSettings
   agents: Map<string, SimAgent>
-  conversations: Map<string, Conversation>
+  conversations: Map<string, SimConversation>
   runs: RunBook
   threads: ThreadBook
   queue: ScenarioQueue

@@ -52,16 +52,6 @@ const KNOWN_DIFFERENCES: Record<string, string[]> = {
     '$.tools: empty in letta-sim',
   ],
   agent_list_by_tags: AGENT_DIFFERENCES('$[0]'),
-  conversation_create: [
-    // Fields of newer Letta releases, not in 0.16.8's Conversation.
-    '$.archived: not in Letta',
-    '$.archived_at: not in Letta',
-    '$.context_window_limit: not in Letta',
-    '$.description: not in Letta',
-    // Letta names the (default) user who created it.
-    '$.created_by_id: string in Letta, null in letta-sim',
-    '$.last_updated_by_id: string in Letta, null in letta-sim',
-  ],
   nonstream_answer: [
     // Non-streaming usage counts cache and reasoning tokens as 0; streaming sends null.
     '$.usage.cached_input_tokens: number in Letta, null in letta-sim',
@@ -350,6 +340,38 @@ async function driveSim(): Promise<Record<string, Exchange>> {
     stream_tokens: true,
     include_pings: true,
   })
+  sim.enqueue(tokenStream({ tokens: 4 }))
+  out.conversation_carry_stream = await exchange(
+    'POST',
+    `/v1/conversations/${conversationId}/messages`,
+    {
+      messages: [
+        { role: 'user', content: 'An earlier question' },
+        { role: 'assistant', content: 'An earlier answer' },
+        { role: 'user', content: 'Now' },
+      ],
+      stream_tokens: true,
+      include_pings: true,
+    },
+  )
+  out.conversation_messages = await exchange(
+    'GET',
+    `/v1/conversations/${conversationId}/messages?order=asc`,
+  )
+  out.conversation_retrieve = await exchange('GET', `/v1/conversations/${conversationId}`)
+  const inContext = (out.conversation_retrieve.json as { in_context_message_ids: string[] })
+    .in_context_message_ids
+  out.conversation_fork_at_message = await exchange(
+    'POST',
+    `/v1/conversations/${conversationId}/fork`,
+    { message_id: inContext[2] },
+  )
+  out.conversation_recompile = await exchange(
+    'POST',
+    `/v1/conversations/${conversationId}/recompile`,
+  )
+  out.conversation_delete = await exchange('DELETE', `/v1/conversations/${conversationId}`)
+  out.conversation_retrieve_deleted = await exchange('GET', `/v1/conversations/${conversationId}`)
 
   // Recorded with Redis: conversation locks exist only there on the real server.
   const busyAgent = await newAgent('rec-redis')
