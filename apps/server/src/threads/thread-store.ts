@@ -63,6 +63,9 @@ export class SqliteThreadStore implements ThreadStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
     this.db = new Database(path, { create: true, strict: true })
     this.db.run('PRAGMA journal_mode = WAL')
+    // No fsync per turn: a power cut may lose the newest rows (those chats then start a new
+    // thread, carrying what they show), never corrupt the file.
+    this.db.run('PRAGMA synchronous = NORMAL')
     // A second bridge process on the same file waits for the lock instead of failing at once.
     this.db.run('PRAGMA busy_timeout = 5000')
     this.db.run(`CREATE TABLE IF NOT EXISTS threads (
