@@ -1,23 +1,12 @@
 import { describe, expect, test } from 'bun:test'
+import { threadSends } from '@letta-openwebui/letta-sim'
 import type { BrowserTurn } from '../src/browser.ts'
 import { adminTab } from './admin-tab.ts'
 
 const tier = adminTab()
 
 /** Every message the bridge sent to Letta since `from`: which thread, and what it carried. */
-function sendsSince(from: number) {
-  return tier.stack.sim.requests
-    .slice(from)
-    .filter((request) => request.method === 'POST' && request.path.endsWith('/messages'))
-    .map((request) => {
-      const [, , kind, id] = request.path.split('/')
-      const body = request.body as { messages: Array<{ role: string; content: string }> }
-      return {
-        thread: kind === 'conversations' ? (id as string) : `agent:${id}`,
-        messages: body.messages.map((message) => `${message.role}: ${message.content}`),
-      }
-    })
-}
+const sendsSince = (from: number) => threadSends(tier.stack.sim.requests.slice(from))
 
 /** What OpenWebUI stored as the answer of a turn (what the person sees, and what it sends back). */
 async function storedAnswer(turn: BrowserTurn): Promise<string> {

@@ -4,9 +4,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ChatRequest, HistoryMessage } from '@letta-openwebui/events'
 import { fingerprint, ROUTES, readEvents } from '@letta-openwebui/events'
-import { dropAfter, reasoningToolAnswer, stallAfter, tokenStream } from '@letta-openwebui/letta-sim'
+import {
+  dropAfter,
+  reasoningToolAnswer,
+  stallAfter,
+  threadSends,
+  tokenStream,
+} from '@letta-openwebui/letta-sim'
 import type { Stack } from './utils.ts'
 import {
+  BRIDGE_KEY,
   chatBody,
   eventually,
   post,
@@ -24,18 +31,14 @@ const shown = (role: 'user' | 'assistant', text: string): HistoryMessage => ({
 })
 
 /** Where each message of a chat went, and what it carried. */
-function sends(stack: Stack) {
-  return stack.sim.requests
-    .filter((request) => request.method === 'POST' && request.path.endsWith('/messages'))
-    .map((request) => {
-      const [, , kind, id] = request.path.split('/')
-      const body = request.body as { messages: Array<{ role: string; content: string }> }
-      return {
-        thread: kind === 'conversations' ? (id as string) : `agent:${id}`,
-        messages: body.messages.map((message) => `${message.role}: ${message.content}`),
-      }
-    })
-}
+const sends = (stack: Stack) => threadSends(stack.sim.requests)
+
+/** The texts the newest run was given: what the agent saw of its thread. */
+const lastContext = (stack: Stack) =>
+  stack.sim
+    .runs()
+    .at(-1)
+    ?.messages.map((message) => message.text)
 
 /** A person's chat as OpenWebUI shows it: what they see is what the next message sends. */
 class Chat {
@@ -134,12 +137,11 @@ describe('chats are threads', () => {
       'user: Give an example.',
     ])
     // What the agent was given: the kept turns and the message once, never the replaced answer.
-    expect(
-      stack.sim
-        .runs()
-        .at(-1)
-        ?.messages.map((message) => message.text),
-    ).toEqual(['Define a derivative.', chat.shown[1]?.text ?? '', 'Give an example.'])
+    expect(lastContext(stack)).toEqual([
+      'Define a derivative.',
+      chat.shown[1]?.text ?? '',
+      'Give an example.',
+    ])
     // Letta 0.16 forks whole threads: the bridge tried once, saw it, and deleted the copy.
     const forks = stack.sim.requests.filter((request) => request.path.endsWith('/fork'))
     expect(forks.length).toBeLessThanOrEqual(1)
@@ -350,12 +352,11 @@ describe('a Letta that forks at a message (Letta Cloud)', () => {
       const [send] = sends(stack)
       expect(send?.thread).not.toBe(first as string)
       expect(send?.messages).toEqual(['user: Give an example.'])
-      expect(
-        stack.sim
-          .runs()
-          .at(-1)
-          ?.messages.map((message) => message.text),
-      ).toEqual(['Define a derivative.', chat.shown[1]?.text ?? '', 'Give an example.'])
+      expect(lastContext(stack)).toEqual([
+        'Define a derivative.',
+        chat.shown[1]?.text ?? '',
+        'Give an example.',
+      ])
     } finally {
       await stack.stop()
     }
@@ -371,7 +372,7 @@ describe('a Letta without conversations (older than 0.16.2)', () => {
         ? Response.json({ detail: 'Not Found' }, { status: 404 })
         : undefined,
     )
-    const bridge = await restartedAt(stack, old.url)
+    const bridge = await restarted(stack, undefined, old.url)
     try {
       stack.sim.requests.length = 0
       const first = summarize(
@@ -388,7 +389,7 @@ describe('a Letta without conversations (older than 0.16.2)', () => {
       expect(threads[1]).toBe(threads[0] as string)
       const health = (await (
         await fetch(`${bridge.url}${ROUTES.health}`, {
-          headers: { authorization: `Bearer ${'test-bridge-key-0123456789abcdef'}` },
+          headers: { authorization: `Bearer ${BRIDGE_KEY}` },
         })
       ).json()) as { status: string; letta: { conversations?: boolean; warnings: string[] } }
       expect(health.status).toBe('ok')
@@ -404,29 +405,19 @@ describe('a Letta without conversations (older than 0.16.2)', () => {
   })
 })
 
-/** The same bridge configuration on the same data directory, as after a restart. */
-async function restarted(stack: Stack, dataDir: string) {
-  const { startServer } = await import('../src/server.ts')
-  const { createLogger } = await import('../src/log.ts')
-  return startServer({
-    port: 0,
-    host: '127.0.0.1',
-    lettaBaseUrl: stack.sim.url,
-    bridgeApiKey: 'test-bridge-key-0123456789abcdef',
-    dataDir,
-    logger: createLogger('error', { write: (line) => stack.logs.push(line) }),
-  })
-}
-
-/** A bridge in front of another Letta address (a proxy that plays an older Letta). */
-async function restartedAt(stack: Stack, lettaBaseUrl: string) {
+/**
+ * Another bridge process on the same Letta (or another address of it) and data directory:
+ * nothing cached, only what the data directory holds — a restart, or a second replica.
+ */
+async function restarted(stack: Stack, dataDir?: string, lettaBaseUrl = stack.sim.url) {
   const { startServer } = await import('../src/server.ts')
   const { createLogger } = await import('../src/log.ts')
   return startServer({
     port: 0,
     host: '127.0.0.1',
     lettaBaseUrl,
-    bridgeApiKey: 'test-bridge-key-0123456789abcdef',
+    bridgeApiKey: BRIDGE_KEY,
+    dataDir,
     logger: createLogger('debug', { write: (line) => stack.logs.push(line) }),
   })
 }

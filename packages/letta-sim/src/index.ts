@@ -43,3 +43,5 @@ export {
 export type { LettaSim, SimOptions } from './sim.ts'
 export { startLettaSim } from './sim.ts'
 export type { CancelRecord } from './state.ts'
+export type { ThreadSend } from './threads.ts'
+export { threadSends } from './threads.ts'

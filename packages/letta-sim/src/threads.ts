@@ -115,3 +115,31 @@ export class ThreadBook {
     this.compiled.clear()
   }
 }
+
+/** One message send as a test reads it: which thread, and its input messages as "role: text". */
+export type ThreadSend = { thread: string; messages: string[] }
+
+/**
+ * The message sends among recorded requests: `thread` is the conversation id, or
+ * `agent:<id>` for the agent's own thread (`/v1/agents/{id}/messages`).
+ */
+export function threadSends(
+  requests: Array<{ method: string; path: string; body: unknown }>,
+): ThreadSend[] {
+  return requests
+    .filter(
+      (request) =>
+        request.method === 'POST' &&
+        /^\/v1\/(agents|conversations)\/[^/]+\/messages$/.test(request.path),
+    )
+    .map((request) => {
+      const [, , kind, id] = request.path.split('/')
+      const body = request.body as { messages?: Array<{ role: string; content: unknown }> }
+      return {
+        thread: kind === 'conversations' ? (id as string) : `agent:${id}`,
+        messages: (body.messages ?? []).map(
+          (message) => `${message.role}: ${inputText(message.content)}`,
+        ),
+      }
+    })
+}
