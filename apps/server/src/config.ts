@@ -66,6 +66,8 @@ export const Env = Type.Object({
     default: 'data',
     description: 'Where the bridge keeps its data.',
   }),
+  /** A chat unused this long loses its thread: its next message starts a new one, carrying what it shows. */
+  THREAD_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 365 }),
   /** Off: /metrics needs the bridge key like /v1. On: for a scraper inside a trusted network. */
   METRICS_PUBLIC: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Union(
@@ -91,6 +93,7 @@ export type Config = {
   logLevel: Env['LOG_LEVEL']
   metricsPublic: boolean
   dataDir: string
+  threadRetentionDays: number
 }
 
 export class ConfigError extends Error {
@@ -107,6 +110,7 @@ const HINTS: Record<string, string> = {
   CLIENT_STALL_TIMEOUT_MS: 'milliseconds between 100 and 3600000',
   LOG_LEVEL: 'one of debug, info, warn, error',
   METRICS_PUBLIC: 'true or false (or 1 or 0)',
+  THREAD_RETENTION_DAYS: 'whole days between 1 and 3650',
 }
 
 /**
@@ -151,5 +155,6 @@ export function loadConfig(
     logLevel: env.LOG_LEVEL,
     metricsPublic: env.METRICS_PUBLIC,
     dataDir: env.DATA_DIR,
+    threadRetentionDays: env.THREAD_RETENTION_DAYS,
   }
 }

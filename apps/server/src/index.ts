@@ -24,6 +24,7 @@ try {
     templatesFile: config.templatesFile,
     clientStallTimeoutMs: config.clientStallTimeoutMs,
     dataDir: config.dataDir,
+    threadRetentionDays: config.threadRetentionDays,
     logger,
   })
   logger.info('bridge listening', {

@@ -34,6 +34,8 @@ export type ServerOptions = {
   metricsPublic?: boolean
   /** Where threads.sqlite (chat → conversation) lives; unset = in memory, lost on restart. */
   dataDir?: string
+  /** Chats unused this long are forgotten (checked at start and daily); default 365. */
+  threadRetentionDays?: number
   logger?: Logger
 }
 
@@ -43,6 +45,8 @@ export type RunningServer = BridgeApp & {
   mode: 'letta' | 'demo'
   stop(): Promise<void>
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000
 
 export const DEMO_BANNER =
   'demo mode: simulated Letta — set LETTA_BASE_URL / LETTA_API_KEY for real agents'
@@ -77,6 +81,18 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const threadStore = new SqliteThreadStore(
     options.dataDir ? join(options.dataDir, 'threads.sqlite') : ':memory:',
   )
+  const retentionMs = (options.threadRetentionDays ?? 365) * DAY_MS
+  const prune = () =>
+    threadStore
+      .prune(Date.now() - retentionMs)
+      .then((forgotten) => {
+        if (forgotten > 0)
+          logger.info('forgot chats unused for longer than THREAD_RETENTION_DAYS', { forgotten })
+      })
+      .catch((error) => logger.error('could not prune the thread store', { cause: String(error) }))
+  void prune()
+  const pruning = setInterval(prune, DAY_MS)
+  pruning.unref()
   const bridge = createApp({
     threadStore,
     letta: createLettaClient({ baseUrl: target.url, apiKey: options.lettaApiKey }),
@@ -102,6 +118,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     mode: target.mode,
     async stop() {
       await bridge.app.stop(true)
+      clearInterval(pruning)
       threadStore.close()
       await sim?.stop()
     },

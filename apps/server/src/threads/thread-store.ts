@@ -48,6 +48,8 @@ export interface ThreadStore {
   get(key: ChatKey): Promise<ThreadRecord | undefined>
   put(key: ChatKey, record: ThreadRecord): Promise<void>
   delete(key: ChatKey): Promise<void>
+  /** Forgets chats not written since `before` (ms since the epoch); returns how many. */
+  prune(before: number): Promise<number>
   close(): void
 }
 
@@ -57,6 +59,7 @@ export class SqliteThreadStore implements ThreadStore {
   private readonly select
   private readonly upsert
   private readonly remove
+  private readonly removeOld
 
   /** `path` is a file (its directory is created) or `:memory:`. */
   constructor(path: string) {
@@ -79,6 +82,7 @@ export class SqliteThreadStore implements ThreadStore {
       updated_at INTEGER NOT NULL,
       PRIMARY KEY (user_id, template, chat_id)
     ) WITHOUT ROWID`)
+    this.db.run('CREATE INDEX IF NOT EXISTS threads_by_age ON threads (updated_at)')
     this.select = this.db.query<
       { agent_id: string; conversation_id: string; seen: string; compiled: string | null },
       [string, string, string]
@@ -95,6 +99,7 @@ export class SqliteThreadStore implements ThreadStore {
     this.remove = this.db.query(
       'DELETE FROM threads WHERE user_id = ? AND template = ? AND chat_id = ?',
     )
+    this.removeOld = this.db.query('DELETE FROM threads WHERE updated_at < ?')
   }
 
   async get(key: ChatKey): Promise<ThreadRecord | undefined> {
@@ -123,6 +128,10 @@ export class SqliteThreadStore implements ThreadStore {
 
   async delete(key: ChatKey): Promise<void> {
     this.remove.run(key.userId, key.template, key.chatId)
+  }
+
+  async prune(before: number): Promise<number> {
+    return this.removeOld.run(before).changes
   }
 
   close(): void {
