@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { threadSends } from '@letta-openwebui/letta-sim'
+import { reasoningToolAnswer, threadSends } from '@letta-openwebui/letta-sim'
 import type { BrowserTurn } from '../src/browser.ts'
 import { adminTab } from './admin-tab.ts'
 
@@ -61,5 +61,28 @@ describe('a chat in the real OpenWebUI is one Letta conversation', () => {
       `assistant: ${firstAnswer.trim()}`,
       'user: And a tensor?',
     ])
+  })
+
+  test('regenerating an answer that wrote memory shows OpenWebUI’s toast, once', async () => {
+    const first = await say('Hello there.')
+    tier.stack.sim.enqueue(
+      reasoningToolAnswer({
+        reasoning: 'Noting it.',
+        tool: { name: 'core_memory_append', arguments: { content: 'Likes tea' }, result: 'ok' },
+        answer: 'Noted: you like tea.',
+      }),
+    )
+    const wrote = await say('I like tea.', { after: first.turn })
+    const toasts = (turn: BrowserTurn) =>
+      turn.events
+        .filter((event) => event.data.type === 'notification')
+        .map((event) => event.data.data)
+    expect(toasts(wrote.turn)).toEqual([])
+    const again = await say('I like tea.', { regenerate: wrote.turn })
+    expect(toasts(again.turn)).toEqual([
+      { type: 'info', content: expect.stringContaining('/memory') },
+    ])
+    // The answer OpenWebUI stored is the agent's alone.
+    expect(await storedAnswer(again.turn)).not.toContain('/memory')
   })
 })
