@@ -68,6 +68,8 @@ function pyCheck(schema: TSchema): string {
       return '"bool", ()'
     case 'Object':
       return '"dict", ()'
+    case 'Array':
+      return '"list", ()'
     case 'Union': {
       const literals = (schema.anyOf as TSchema[]).map((option) => {
         if (option[Kind] !== 'Literal' || typeof option.const !== 'string') {

@@ -38,6 +38,7 @@ FRIENDLY_TOOL_NAMES = {
     "memory_insert": "Updating memory",
     "memory_replace": "Updating memory",
     "web_search": "Searching the web",
+    "fetch_webpage": "Reading a web page",
 }
 
 HIDDEN_THINKING = "(The model keeps this thinking private.)"
@@ -257,7 +258,7 @@ class Deadline:
 
 
 def _check_value(event: str, field: str, value: Any, kind: str, allowed: tuple) -> None:
-    types = {"str": str, "int": int, "bool": bool, "dict": dict}
+    types = {"str": str, "int": int, "bool": bool, "dict": dict, "list": list}
     ok = isinstance(value, types[kind]) and not (kind == "int" and isinstance(value, bool))
     if ok and allowed and value not in allowed:
         ok = False
@@ -546,6 +547,30 @@ def _status(description: str, done: bool, hidden: bool = False) -> dict:
     }
 
 
+def _source_event(tool: str, items: list) -> dict:
+    """OpenWebUI's citation group for one search (events docs: `source`): one passage per item.
+
+    Without `data.type`, so OpenWebUI keeps it with the message (socket/main.py persists only
+    untyped sources).
+    """
+    entries = [item for item in items if isinstance(item, dict)]
+    return {
+        "type": "source",
+        "data": {
+            "source": {"name": FRIENDLY_TOOL_NAMES.get(tool, tool).removesuffix("…")},
+            "document": [str(item.get(FIELD_TEXT) or item.get(FIELD_TITLE) or "") for item in entries],
+            "metadata": [
+                {
+                    "source": str(item.get(FIELD_URL) or item.get(FIELD_TITLE) or tool),
+                    "name": str(item.get(FIELD_TITLE) or tool),
+                    **({"url": str(item[FIELD_URL])} if item.get(FIELD_URL) else {}),
+                }
+                for item in entries
+            ],
+        },
+    }
+
+
 async def _notify(emitter: Emitter, text: str) -> None:
     """A note about the chat itself, as OpenWebUI's toast (Chat.svelte: `notification` events).
 
@@ -592,8 +617,11 @@ class StreamedTurn:
     so that whatever ends the turn leaves a readable answer and no spinning status.
     """
 
-    def __init__(self, model: str, emitter: Emitter, show_thinking: bool, show_tools: bool) -> None:
+    def __init__(
+        self, model: str, emitter: Emitter, show_thinking: bool, show_tools: bool, show_sources: bool = True
+    ) -> None:
         self.chunks = ChunkFactory(model)
+        self.show_sources = show_sources
         self.tags = ContentTagGuard()
         self.emitter = emitter
         self.show_thinking = show_thinking
@@ -614,6 +642,9 @@ class StreamedTurn:
             return self._sentence(data[FIELD_MESSAGE])
         if name == EVENT_NOTICE:
             await _notify(self.emitter, data[FIELD_TEXT])
+        elif name == EVENT_SOURCES:
+            if self.show_sources:
+                await _emit(self.emitter, _source_event(data[FIELD_TOOL], data[FIELD_ITEMS]))
         elif name == EVENT_TOOL_STARTED:
             await self._tool_started(data[FIELD_ID], data[FIELD_NAME])
         elif name == EVENT_TOOL_FINISHED:
@@ -688,6 +719,10 @@ class Pipe:
         )
         SHOW_TOOL_ACTIVITY: bool = Field(
             default=True, description="Show the agent's tool use as status lines."
+        )
+        SHOW_SOURCES: bool = Field(
+            default=True,
+            description="Show what the agent's search tools found as sources under the answer.",
         )
         REQUEST_TIMEOUT: int = Field(
             default=300,
@@ -810,7 +845,13 @@ class Pipe:
             return await self._complete(request, __event_emitter__)
         user_valves = user.get("valves")
         show_thinking = self.valves.SHOW_THINKING and getattr(user_valves, "SHOW_THINKING", True)
-        turn = StreamedTurn(model, __event_emitter__, show_thinking, self.valves.SHOW_TOOL_ACTIVITY)
+        turn = StreamedTurn(
+            model,
+            __event_emitter__,
+            show_thinking,
+            self.valves.SHOW_TOOL_ACTIVITY,
+            self.valves.SHOW_SOURCES,
+        )
         return self._stream(request, turn)
 
     async def _one_chunk_stream(self, model: str, answer: Callable[[], Awaitable[str]]) -> AsyncGenerator:

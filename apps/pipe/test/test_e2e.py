@@ -241,3 +241,24 @@ def test_a_non_streamed_turn_is_bounded_too(stack, pipe):
     seen = asyncio.run(asyncio.wait_for(chat(pipe, "Hi", valves=valves, stream=False, ui=False, user={"id": "stall-2"}), NEVER))
     assert seen.returned == TURN_TOO_LONG.format(seconds=2)
     assert stack.wait_for_cancels(cancels + 1) == cancels + 1, "the Letta run was not cancelled"
+
+
+def test_what_a_search_found_shows_as_sources_from_its_full_output(stack, pipe):
+    stack.enqueue(stack.scenarios["webSources"])
+    seen = asyncio.run(chat(pipe, "What is a comet?", valves=stack.valves, user={"id": "sources-1"}))
+    assert seen.error_box is None and seen.answer == "Comets are icy bodies."
+    [group] = seen.sources
+    assert group["source"] == {"name": "Searching the web"}
+    assert [m["url"] for m in group["metadata"]] == [
+        "https://science.nasa.gov/solar-system/comets/",
+        "https://en.wikipedia.org/wiki/Comet",
+    ]
+    assert [m["name"] for m in group["metadata"]] == ["Comets — NASA", "Comet"]
+    assert group["document"][0] == "Comets are cosmic snowballs of frozen gases, rock and dust."
+    # The long page is cut at the source limit, not at the status line's 500 characters.
+    assert len(group["document"][1]) == 1000
+    stack.enqueue(stack.scenarios["webSources"])
+    hidden = asyncio.run(
+        chat(pipe, "Again", valves={**stack.valves, "SHOW_SOURCES": False}, user={"id": "sources-2"})
+    )
+    assert hidden.answer == "Comets are icy bodies." and hidden.sources == []

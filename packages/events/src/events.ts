@@ -1,6 +1,7 @@
 import type { Static, TObject } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
 import { ErrorBody } from './errors.ts'
+import { MAX_SOURCES, SourceItem } from './sources.ts'
 import { literalUnion } from './validation.ts'
 
 /** Letta's stop reasons (LETTA_WIRE.md); the bridge reports failures as `error` + an error event. */
@@ -64,6 +65,17 @@ export const EVENT_SCHEMAS = {
       output: Type.String({ description: 'The tool result (truncated).' }),
     },
     { additionalProperties: false, description: 'A tool call finished.' },
+  ),
+  sources: Type.Object(
+    {
+      id: Type.String({ description: 'Tool call id from tool.started.' }),
+      tool: Type.String({ description: 'The search tool, e.g. web_search.' }),
+      items: Type.Array(SourceItem, { maxItems: MAX_SOURCES }),
+    },
+    {
+      additionalProperties: false,
+      description: "What a search tool found, from its full output (tool.finished's is cut).",
+    },
   ),
   usage: Type.Object(
     {

@@ -29,6 +29,7 @@ export {
 export { ChatRequest, ChatUser, MAX_MESSAGE_CHARS, TemplateName } from './request.ts'
 export { ChatResult, Health, HealthSummary, TemplateInfo, TemplateList } from './responses.ts'
 export { DEFAULT_PORT, DEFAULT_SERVER_URL, ROUTES } from './routes.ts'
+export { MAX_SOURCE_CHARS, MAX_SOURCES, SourceItem } from './sources.ts'
 export {
   decodeEvent,
   encodeEvent,

@@ -182,6 +182,8 @@ class Seen:
     dialogs: list = field(default_factory=list)
     # `notification` events: OpenWebUI's toasts (Chat.svelte), shown live, never stored.
     notifications: list = field(default_factory=list)
+    # `source` events: the citation groups OpenWebUI shows under the answer.
+    sources: list = field(default_factory=list)
 
     @property
     def answer(self) -> str:
@@ -317,6 +319,12 @@ async def chat(
             seen.statuses.append(event["data"])
             if observe:
                 observe(seen)
+        elif event.get("type") in ("source", "citation"):
+            problem = _source_problem(event)
+            if problem:
+                violations.append(problem)
+                raise ContractViolation(problem)
+            seen.sources.append(event["data"])
         elif event.get("type") == "notification":
             data = event.get("data")
             if not isinstance(data, dict) or not isinstance(data.get("content"), str):
@@ -396,6 +404,20 @@ async def chat(
 
 
 DIALOG_FIELDS = ("title", "message", "placeholder", "value")
+
+
+def _source_problem(event: dict) -> str | None:
+    """Why OpenWebUI could not show or keep this source group, or None (events docs, socket/main.py)."""
+    data = event.get("data")
+    if not isinstance(data, dict) or "type" in data:
+        return f"a source event's data must be a dict without `type` (else it is not saved): {event!r}"
+    name = (data.get("source") or {}).get("name") if isinstance(data.get("source"), dict) else None
+    documents, metadata = data.get("document"), data.get("metadata")
+    if not isinstance(name, str) or not isinstance(documents, list) or not isinstance(metadata, list):
+        return f"a source event needs source.name, document[] and metadata[]: {event!r}"
+    if len(documents) != len(metadata) or not all(isinstance(m, dict) and m.get("source") for m in metadata):
+        return f"document and metadata must be parallel, each metadata with a source: {event!r}"
+    return None
 
 
 def _dialog_problem(event: Any) -> str | None:

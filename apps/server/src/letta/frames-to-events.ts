@@ -2,6 +2,7 @@ import type { LettaStreamingResponse } from '@letta-ai/letta-client/resources/ag
 import type { BridgeEvent, StopReason } from '@letta-openwebui/events'
 import { errorBody, STOP_REASONS } from '@letta-openwebui/events'
 import { agentErrorBody } from './errors.ts'
+import { toolSources } from './tool-sources.ts'
 
 /** Tool arguments and outputs are summaries for a status line, not transcripts. */
 export const TOOL_TEXT_LIMIT = 500
@@ -169,6 +170,10 @@ export class FrameMapper {
       if (!this.tools.has(id)) events.push({ event: 'tool.started', data: { id, name: tool.name } })
       this.tools.delete(id)
       const failed = item.status === 'error' || item.is_error === true
+      const output = contentText(item.tool_return ?? item.content)
+      const sources = failed ? [] : toolSources(tool.name, output)
+      if (sources.length > 0)
+        events.push({ event: 'sources', data: { id, tool: tool.name, items: sources } })
       events.push({
         event: 'tool.finished',
         data: {
@@ -176,7 +181,7 @@ export class FrameMapper {
           name: tool.name,
           status: failed ? 'error' : 'success',
           arguments: truncate(tool.arguments),
-          output: truncate(contentText(item.tool_return ?? item.content)),
+          output: truncate(output),
         },
       })
     }
