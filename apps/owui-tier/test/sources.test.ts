@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { reasoningToolAnswer } from '@letta-openwebui/letta-sim'
+import { webSearchAnswer } from '@letta-openwebui/letta-sim'
 import { adminTab } from './admin-tab.ts'
 
 const tier = adminTab()
@@ -7,24 +7,17 @@ const tier = adminTab()
 describe('sources in the real OpenWebUI', () => {
   test('what a web search found is stored with the answer as its sources', async () => {
     tier.stack.sim.enqueue(
-      reasoningToolAnswer({
-        reasoning: 'Let me search.',
-        tool: {
-          name: 'web_search',
-          arguments: { query: 'comets' },
-          result: JSON.stringify({
-            query: 'comets',
-            results: [
-              {
-                title: 'Comets — NASA',
-                url: 'https://science.nasa.gov/solar-system/comets/',
-                highlights: ['Comets are cosmic snowballs.'],
-              },
-            ],
-          }),
-        },
-        answer: 'Comets are icy bodies.',
-      }),
+      webSearchAnswer(
+        'comets',
+        [
+          {
+            title: 'Comets — NASA',
+            url: 'https://science.nasa.gov/solar-system/comets/',
+            highlights: ['Comets are cosmic snowballs.'],
+          },
+        ],
+        'Comets are icy bodies.',
+      ),
     )
     const turn = await tier.tab.send({ model: tier.tutor, text: 'What is a comet?' })
     await tier.tab.finished(turn)

@@ -14,6 +14,7 @@ import {
   stallAfter,
   startLettaSim,
   tokenStream,
+  webSearchAnswer,
 } from '@letta-openwebui/letta-sim'
 import { startServer } from '@letta-openwebui/server/server'
 
@@ -126,25 +127,18 @@ const scenarios = {
   toolThenDrop: [...untilToolReturns(webSearch('success')), { drop: true }],
   hiddenThinking: hiddenReasoning({ answer: 'Here is my answer.' }),
   answerToolAnswer: [...answerOnly('Let me check that.'), ...webSearch('success')],
-  webSources: reasoningToolAnswer({
-    reasoning: 'Let me search.',
-    tool: {
-      name: 'web_search',
-      arguments: { query: 'comets' },
-      result: JSON.stringify({
-        query: 'comets',
-        results: [
-          {
-            title: 'Comets — NASA',
-            url: 'https://science.nasa.gov/solar-system/comets/',
-            highlights: ['Comets are cosmic snowballs of frozen gases, rock and dust.'],
-          },
-          { title: 'Comet', url: 'https://en.wikipedia.org/wiki/Comet', text: 'x'.repeat(3_000) },
-        ],
-      }),
-    },
-    answer: 'Comets are icy bodies.',
-  }),
+  webSources: webSearchAnswer(
+    'comets',
+    [
+      {
+        title: 'Comets — NASA',
+        url: 'https://science.nasa.gov/solar-system/comets/',
+        highlights: ['Comets are cosmic snowballs of frozen gases, rock and dust.'],
+      },
+      { title: 'Comet', url: 'https://en.wikipedia.org/wiki/Comet', text: 'x'.repeat(3_000) },
+    ],
+    'Comets are icy bodies.',
+  ),
   steadyAnswer: tokenStream({ tokens: 30, tokensPerSecond: 100 }),
   memoryWrite: reasoningToolAnswer({
     reasoning: 'I will note that.',

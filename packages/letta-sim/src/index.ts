@@ -39,6 +39,7 @@ export {
   stallAfter,
   tokenStream,
   unknownMessageType,
+  webSearchAnswer,
 } from './scenarios.ts'
 export type { LettaSim, SimOptions } from './sim.ts'
 export { startLettaSim } from './sim.ts'

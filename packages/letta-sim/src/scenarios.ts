@@ -292,6 +292,24 @@ export function reasoningToolAnswer(options: ReasoningToolAnswerOptions): Step[]
   ]
 }
 
+/** A search result as Letta's `web_search` returns it (Exa: title, url, then its text fields). */
+export type WebResult = {
+  title: string
+  url: string
+  highlights?: string[]
+  summary?: string
+  text?: string
+}
+
+/** A turn that searches the web, gets `results` back as Letta's JSON, then answers. */
+export function webSearchAnswer(query: string, results: WebResult[], answer: string): Step[] {
+  return reasoningToolAnswer({
+    reasoning: 'Let me search.',
+    tool: { name: 'web_search', arguments: { query }, result: JSON.stringify({ query, results }) },
+    answer,
+  })
+}
+
 /** The user-facing messages and stop reasons of Letta's streaming error handlers. */
 const STREAM_ERRORS = {
   llm_timeout: {
