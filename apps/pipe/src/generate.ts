@@ -21,7 +21,7 @@ import { Kind, OptionalKind } from '@sinclair/typebox'
 import runtime from './runtime.py' with { type: 'text' }
 
 /** Bumped when the pipe's behaviour changes without a protocol change. */
-export const PIPE_VERSION = '0.4.0'
+export const PIPE_VERSION = '0.4.1'
 
 /** OpenWebUI rewrites these substrings anywhere in a function file (OPENWEBUI_PIPE.md). */
 export const FORBIDDEN_SUBSTRINGS = ['from utils', 'from apps', 'from main', 'from config']
@@ -39,17 +39,42 @@ const pyConst = (name: string) =>
     .replace(/[^A-Za-z0-9]+/g, '_')
     .toUpperCase()
 
-/** A JavaScript regular expression as Python's `re.compile(...)`: same source, same flags. */
-function pyRegex(pattern: RegExp): string {
-  if (pattern.source.includes('"') || pattern.source.endsWith('\\'))
-    throw new Error(`apps/pipe: ${pattern} cannot be a raw Python string`)
+/** Any character, in both languages: the one place `\s` means the same to Python and JavaScript. */
+const ANY_CHARACTER = '[\\s\\S]'
+
+/**
+ * A JavaScript regular expression (without the u flag) as Python's `re.compile(...)`, matching
+ * the same strings. re.ASCII gives Python JavaScript's ASCII `\b`, `\w`, `\d` and ASCII-only
+ * case folding (Unicode Python finds a word boundary inside `<detailsé` and matches `ſ` for `s`).
+ * Constructs whose meaning still differs are refused rather than translated: `.` and `$` (line
+ * terminators), `\s` outside `[\s\S]` (JavaScript's whitespace is not Python's), the m and u
+ * flags, and non-ASCII letters under /i.
+ */
+export function pyRegex(pattern: RegExp): string {
+  const refuse = (why: string): never => {
+    throw new Error(`apps/pipe: ${pattern} has no exact Python equivalent: ${why}`)
+  }
+  const { source } = pattern
+  if (source.includes('"') || source.endsWith('\\')) refuse('not a raw Python string')
   const flags = [...pattern.flags].flatMap((flag) => {
-    if (flag === 'g' || flag === 'u') return []
-    const python = { i: 're.IGNORECASE', m: 're.MULTILINE', s: 're.DOTALL' }[flag]
-    if (!python) throw new Error(`apps/pipe: regex flag ${flag} has no Python equivalent`)
-    return [python]
+    if (flag === 'g') return []
+    const python = { i: 're.IGNORECASE', s: 're.DOTALL' }[flag]
+    return python ? [python] : refuse(`flag ${flag}`)
   })
-  return `re.compile(r"${pattern.source}"${flags.length ? `, ${flags.join(' | ')}` : ''})`
+  if (pattern.ignoreCase && (/[^ -~]/.test(source) || /\\[ux]/.test(source)))
+    refuse('non-ASCII letters under /i')
+  let inClass = false
+  const rest = source.replaceAll(ANY_CHARACTER, '')
+  for (let i = 0; i < rest.length; i++) {
+    const char = rest[i]
+    if (char === '\\') {
+      if (rest[i + 1] === 's' || rest[i + 1] === 'S') refuse('\\s outside [\\s\\S]')
+      i++
+    } else if (char === '[') inClass = true
+    else if (char === ']') inClass = false
+    else if (!inClass && (char === '$' || (char === '.' && !pattern.dotAll))) refuse(char)
+  }
+  return `re.compile(r"${source}", ${['re.ASCII', ...flags].join(' | ')})`
 }
 
 /** Whole Python lines; interpolations are already-escaped Python expressions. */

@@ -5,6 +5,7 @@ import {
   generatePipe,
   PIPE_COPIES,
   PIPE_PATH,
+  pyRegex,
   SERVER_PIPE_PATH,
 } from '../src/generate.ts'
 
@@ -65,5 +66,14 @@ describe('the generated pipe', () => {
   it('compiles with python3', async () => {
     const child = Bun.spawn(['python3', '-m', 'py_compile', PIPE_PATH.pathname], { stderr: 'pipe' })
     expect(await child.exited).toBe(0)
+  })
+
+  it('writes a regex as Python that matches what JavaScript matches, or refuses it', () => {
+    expect(pyRegex(/<a\b[\s\S]*?<\/a>/gi)).toBe(
+      're.compile(r"<a\\b[\\s\\S]*?<\\/a>", re.ASCII | re.IGNORECASE)',
+    )
+    expect(pyRegex(/a.b/s)).toBe('re.compile(r"a.b", re.ASCII | re.DOTALL)')
+    for (const differs of [/a\sb/, /[\s,]/, /a.b/, /a$/, /^a/m, /a/u, /é/i, /\u00e9/i, /a"/])
+      expect(() => pyRegex(differs)).toThrow('no exact Python equivalent')
   })
 })

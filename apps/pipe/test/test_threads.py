@@ -187,6 +187,11 @@ TRICKY = [
     "Models write <\u200bthink>plans<\u200b/think> too",
     "caf\u00e9 vs cafe\u0301",
     "emoji \U0001f600 and \u2028 line",
+    # Python's re is Unicode-aware where JavaScript's (without the u flag) is not: \b and /i.
+    "<detail\u017f>long s</detail\u017f>kept",
+    "<details\u00e9>not a details tag</details>kept",
+    "<DETA\u0130LS>dotted I</DETA\u0130LS>kept",
+    "<th\u0131nk>dotless i</th\u0131nk>kept",
 ]
 
 
