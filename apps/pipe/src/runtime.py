@@ -321,9 +321,19 @@ def fingerprint_text(text: str) -> str:
     return FINGERPRINT_IGNORED.sub("", unicodedata.normalize("NFC", text))
 
 
+def _well_formed(text: str) -> str:
+    """`text` with each lone surrogate as U+FFFD, as JavaScript's UTF-8 encoding writes it.
+
+    JSON may carry half an emoji ("\\ud83d"); Python's strict UTF-8 refuses it, and one such
+    message would otherwise fail every later turn of its chat.
+    """
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def fingerprint(text: str) -> str:
     """The same 16 hex digits as the bridge's `fingerprint()` for the same message."""
-    return hashlib.sha256(fingerprint_text(text).encode("utf-8")).hexdigest()[:FINGERPRINT_DIGITS]
+    kept = _well_formed(fingerprint_text(text))
+    return hashlib.sha256(kept.encode("utf-8")).hexdigest()[:FINGERPRINT_DIGITS]
 
 
 def _utf16_length(text: str) -> int:
@@ -364,7 +374,7 @@ def _history(messages: Any) -> list[dict] | None:
         default=len(listed),
     )
     earlier = [
-        (message["role"], _message_text(message))
+        (message["role"], _well_formed(_message_text(message)))
         for message in listed[:current]
         if isinstance(message, dict) and message.get("role") in ("user", "assistant")
     ]

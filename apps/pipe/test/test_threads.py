@@ -175,6 +175,9 @@ def test_history_is_every_earlier_message_with_the_newest_texts_within_the_budge
     too_long = [{"role": "user", "content": "z"}] * (module.MAX_HISTORY_MESSAGES + 1) + [{"role": "user", "content": "now"}]
     assert history_of(too_long) is None
     assert history_of([{"role": "user", "content": "first message"}]) == []
+    # Half an emoji (JSON can carry one) is carried as U+FFFD, never an exception.
+    half = history_of([{"role": "user", "content": "a\ud83d"}, {"role": "user", "content": "now"}])
+    assert half == [{"role": "user", "fp": module.fingerprint("a\ufffd"), "text": "a\ufffd"}]
 
 
 TRICKY = [
@@ -192,6 +195,9 @@ TRICKY = [
     "<details\u00e9>not a details tag</details>kept",
     "<DETA\u0130LS>dotted I</DETA\u0130LS>kept",
     "<th\u0131nk>dotless i</th\u0131nk>kept",
+    # Half an emoji: JavaScript hashes a lone surrogate as U+FFFD; strict Python UTF-8 raises.
+    "a\ud83d b",
+    "\ude00 low",
 ]
 
 
