@@ -358,6 +358,19 @@ def _shown_text(role: str, text: str) -> str:
     return text.strip()
 
 
+# OpenWebUI's context compaction (ENABLE_CONTEXT_COMPACTION, off by default) drops a long chat's
+# earlier turns from the request and puts this, then their summary, in the system message
+# (utils/middleware.py process_chat_payload, utils/context_compaction.py).
+COMPACTED_CHAT_MARKER = "[CONVERSATION SUMMARY]\n"
+
+
+def _compacted(messages: list) -> bool:
+    return any(
+        isinstance(message, dict) and message.get("role") == "system" and COMPACTED_CHAT_MARKER in _message_text(message)
+        for message in messages
+    )
+
+
 def _history(messages: Any) -> list[dict] | None:
     """The chat's visible messages before the current one, as the bridge compares them.
 
@@ -366,7 +379,8 @@ def _history(messages: Any) -> list[dict] | None:
     text while MAX_CARRIED_CHARS lasts (a regenerate or an edit may move the chat to a new Letta
     thread that needs it). A chat longer than MAX_HISTORY_MESSAGES is sent without history: the
     bridge then simply continues its thread (fingerprinting only the newest messages would make
-    every message look like an edit).
+    every message look like an edit). So is a chat OpenWebUI has compacted: its request holds
+    only the newest turns, which are not what the chat shows.
     """
     listed = messages if isinstance(messages, list) else []
     current = max(
@@ -378,7 +392,7 @@ def _history(messages: Any) -> list[dict] | None:
         for message in listed[:current]
         if isinstance(message, dict) and message.get("role") in ("user", "assistant")
     ]
-    if len(earlier) > MAX_HISTORY_MESSAGES:
+    if len(earlier) > MAX_HISTORY_MESSAGES or _compacted(listed):
         return None
     history = [{FIELD_ROLE: role, FIELD_FP: fingerprint(text)} for role, text in earlier]
     budget = MAX_CARRIED_CHARS

@@ -175,6 +175,14 @@ def test_history_is_every_earlier_message_with_the_newest_texts_within_the_budge
     too_long = [{"role": "user", "content": "z"}] * (module.MAX_HISTORY_MESSAGES + 1) + [{"role": "user", "content": "now"}]
     assert history_of(too_long) is None
     assert history_of([{"role": "user", "content": "first message"}]) == []
+    # A compacted chat (OpenWebUI's context compaction) sends only its newest turns: no history.
+    compacted = [
+        {"role": "system", "content": "You are helpful.\n[CONVERSATION SUMMARY]\nThey met."},
+        {"role": "user", "content": "kept"},
+        {"role": "assistant", "content": "kept answer"},
+        {"role": "user", "content": "now"},
+    ]
+    assert history_of(compacted) is None
     # Half an emoji (JSON can carry one) is carried as U+FFFD, never an exception.
     half = history_of([{"role": "user", "content": "a\ud83d"}, {"role": "user", "content": "now"}])
     assert half == [{"role": "user", "fp": module.fingerprint("a\ufffd"), "text": "a\ufffd"}]
