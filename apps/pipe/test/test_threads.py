@@ -221,3 +221,26 @@ def test_the_pipe_fingerprints_exactly_as_the_bridge_does():
     )
     assert [module.fingerprint(text) for text in TRICKY] == json.loads(bridge.stdout)
     assert module.fingerprint("caf\u00e9") == module.fingerprint("cafe\u0301")
+
+
+def test_going_on_from_an_earlier_answer_shown_again(stack, pipe):
+    talk = new_chat(stack, pipe)
+    talk.send("Name a prime.")
+    talk.send("Another one?")
+    first = answer_of(talk, 3)
+    stack.enqueue(stack.scenarios["steadyAnswer"])
+    talk.regenerate()
+    assert answer_of(talk, 3) != first
+    # OpenWebUI's arrows under the answer: back to the first one, and on from there.
+    talk.show_sibling(3, 0)
+    assert answer_of(talk, 3) == first
+    since = len(stack.requests())
+    talk.send("Is it odd?")
+    [send] = sends(stack, since)
+    assert send["messages"] == [
+        "user: Name a prime.",
+        f"assistant: {answer_of(talk, 1)}",
+        "user: Another one?",
+        f"assistant: {first}",
+        "user: Is it odd?",
+    ]

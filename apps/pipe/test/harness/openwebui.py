@@ -225,6 +225,10 @@ async def models(pipe: Any, valves: dict) -> list:
     return [{"id": f"letta.{m['id']}", "name": pipe.name + m["name"]} for m in result]
 
 
+def _new_id(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex[:8]}"
+
+
 def _request(
     text: str,
     *,
@@ -234,6 +238,7 @@ def _request(
     chat_id: str,
     ui: bool,
     history: list | None = None,
+    message_ids: tuple[str, str] | None = None,
 ) -> tuple:
     """(body, metadata) as OpenWebUI 0.11 builds them for a chat message, an API call or a task.
 
@@ -245,6 +250,7 @@ def _request(
     `history`: the chat's earlier visible messages; 0.11 loads a persisted chat's branch from its
     database (middleware.py load_messages_from_db, then process_messages_with_output turns an
     answer's `output` items into its plain text, without the reasoning), system message first.
+    `message_ids`: (the user message's id, the answer's id) in the chat's message tree.
     """
     wrapped = f"Use the context to answer.\n<context>…</context>\n{text}"
     chat_messages = [
@@ -273,8 +279,9 @@ def _request(
         return body, metadata
     metadata["user_prompt"] = text
     if ui:
-        metadata["message_id"] = f"message-{uuid.uuid4().hex[:8]}"
-        metadata["user_message_id"] = f"user-message-{uuid.uuid4().hex[:8]}"
+        user_message_id, message_id = message_ids or (_new_id("user-message"), _new_id("message"))
+        metadata["message_id"] = message_id
+        metadata["user_message_id"] = user_message_id
     return {"model": model, "stream": stream, "messages": chat_messages}, metadata
 
 
@@ -294,6 +301,7 @@ async def chat(
     observe: Callable[[Seen], None] | None = None,
     dialog_answers: list | None = None,
     history: list | None = None,
+    message_ids: tuple[str, str] | None = None,
 ) -> Seen:
     """One request as OpenWebUI sends it; `stop_after_chunks` presses the stop button.
 
@@ -353,7 +361,14 @@ async def chat(
         return answer
 
     body, metadata = _request(
-        text, model=model, stream=stream, task=task, chat_id=chat_id, ui=ui, history=history
+        text,
+        model=model,
+        stream=stream,
+        task=task,
+        chat_id=chat_id,
+        ui=ui,
+        history=history,
+        message_ids=message_ids,
     )
     # functions.py generate_function_chat_completion: the emitter and event caller exist only
     # when the request has a socket session, a chat id and a message id.
@@ -494,34 +509,103 @@ def _consume(seen: Seen, item: Any) -> None:
 
 
 class Chat:
-    """One persisted OpenWebUI chat: what its visible branch is, and the turns that change it.
+    """One persisted OpenWebUI chat: its message tree, the branch on screen, and the turns that change it.
 
-    OpenWebUI keeps a message tree; the branch on screen is what the next request sends. A
-    regenerate adds a sibling answer to the last user message (the old one leaves the branch);
-    an edit adds a sibling user message at that point (everything after it leaves the branch).
+    OpenWebUI keeps every message with its parent (history.messages, history.currentId); the branch
+    from the first message to the current one is what the chat shows and what the next request
+    sends. A regenerate adds a sibling answer to the last user message; an edit adds a sibling user
+    message (everything after the edited one leaves the branch); the arrows under a message show
+    one of its siblings, and the branch then runs on to that sibling's newest descendant.
     """
 
     def __init__(self, pipe: Any, chat_id: str, **options: Any) -> None:
         self.pipe = pipe
         self.chat_id = chat_id
         self.options = options
-        # The visible branch, oldest first: {"role", "content"} as OpenWebUI stores them.
-        self.visible: list = []
+        # id -> {"id", "parentId", "childrenIds", "role", "content"}, as OpenWebUI stores them.
+        self.messages: dict = {}
+        self.current_id: str | None = None
 
-    async def _turn(self, text: str, history: list) -> Seen:
-        seen = await chat(self.pipe, text, chat_id=self.chat_id, history=history, **self.options)
-        answer = seen.returned if seen.returned is not None else seen.content
-        self.visible = [*history, {"role": "user", "content": text}, {"role": "assistant", "content": answer}]
+    def branch(self, last_id: str | None = None) -> list:
+        """The messages from the first one to `last_id` (the current one), oldest first."""
+        path = []
+        message_id = self.current_id if last_id is None else last_id
+        while message_id is not None:
+            message = self.messages[message_id]
+            path.append(message)
+            message_id = message["parentId"]
+        return path[::-1]
+
+    @property
+    def visible(self) -> list:
+        """The branch on screen: {"role", "content"} per message, oldest first."""
+        return [{"role": m["role"], "content": m["content"]} for m in self.branch()]
+
+    def _add(self, parent_id: str | None, role: str, content: str) -> str:
+        message_id = _new_id("user-message" if role == "user" else "message")
+        self.messages[message_id] = {
+            "id": message_id,
+            "parentId": parent_id,
+            "childrenIds": [],
+            "role": role,
+            "content": content,
+        }
+        if parent_id is not None:
+            self.messages[parent_id]["childrenIds"].append(message_id)
+        return message_id
+
+    def _answer(self, user_id: str) -> Seen:
+        """A new answer to the user message `user_id`, which becomes the chat's current branch."""
+        user_message = self.messages[user_id]
+        history = [{"role": m["role"], "content": m["content"]} for m in self.branch(user_message["parentId"])]
+        answer_id = _new_id("message")
+        seen = asyncio.run(
+            chat(
+                self.pipe,
+                user_message["content"],
+                chat_id=self.chat_id,
+                history=history,
+                message_ids=(user_id, answer_id),
+                **self.options,
+            )
+        )
+        content = seen.returned if seen.returned is not None else seen.content
+        self.messages[answer_id] = {
+            "id": answer_id,
+            "parentId": user_id,
+            "childrenIds": [],
+            "role": "assistant",
+            "content": content,
+        }
+        user_message["childrenIds"].append(answer_id)
+        self.current_id = answer_id
         return seen
 
+    def _shown(self, index: int, role: str) -> dict:
+        shown = self.branch()
+        if not 0 <= index < len(shown) or shown[index]["role"] != role:
+            raise ContractViolation(f"message {index} of the chat on screen is not a {role} message")
+        return shown[index]
+
     def send(self, text: str) -> Seen:
-        return asyncio.run(self._turn(text, self.visible))
+        return self._answer(self._add(self.current_id, "user", text))
 
     def regenerate(self) -> Seen:
-        """A new answer to the last user message."""
-        return asyncio.run(self._turn(self.visible[-2]["content"], self.visible[:-2]))
+        """A new answer to the last user message (OpenWebUI's regenerate button)."""
+        return self._answer(self._shown(len(self.branch()) - 1, "assistant")["parentId"])
 
     def edit(self, index: int, text: str) -> Seen:
-        """The user message at `index` of the visible branch, edited and sent again."""
-        assert self.visible[index]["role"] == "user"
-        return asyncio.run(self._turn(text, self.visible[:index]))
+        """The user message at `index` of the branch on screen, edited and sent again."""
+        return self._answer(self._add(self._shown(index, "user")["parentId"], "user", text))
+
+    def show_sibling(self, index: int, sibling: int) -> None:
+        """The arrows under message `index`: show its parent's child number `sibling` instead."""
+        parent_id = self.branch()[index]["parentId"]
+        siblings = self.messages[parent_id]["childrenIds"] if parent_id else self._roots()
+        message_id = siblings[sibling]
+        while self.messages[message_id]["childrenIds"]:
+            message_id = self.messages[message_id]["childrenIds"][-1]
+        self.current_id = message_id
+
+    def _roots(self) -> list:
+        return [m["id"] for m in self.messages.values() if m["parentId"] is None]
