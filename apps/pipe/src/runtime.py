@@ -598,8 +598,11 @@ def _source_event(tool: str, items: list) -> dict:
 async def _notify(emitter: Emitter, text: str) -> None:
     """A note about the chat itself, as OpenWebUI's toast (Chat.svelte: `notification` events).
 
-    Not in the answer: the answer's text is what the chat's next message fingerprints, and a
-    status line would be replaced by the next one. Without a browser (API use) nobody sees it.
+    Shown once: OpenWebUI 0.11 relays a notification live and never stores it (socket/main.py
+    get_event_emitter stores `status` events in the message's statusHistory, shown again with
+    every load, and the pipe's own status lines would replace it at once). Not in the answer:
+    the answer's text is what the chat's next message fingerprints. Without a browser (API use)
+    nobody sees it.
     """
     await _emit(emitter, {"type": "notification", "data": {"type": "info", "content": text}})
 

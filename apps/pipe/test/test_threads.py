@@ -129,6 +129,24 @@ def test_two_chats_of_one_person_stream_at_the_same_time(stack, pipe):
         assert "token29" in seen.answer
 
 
+def test_a_second_message_while_the_chat_still_answers_says_so_in_the_chat(stack, pipe):
+    user = {"id": f"threads-busy-{uuid.uuid4().hex[:8]}"}
+    other, _ = load_pipe(PIPE_FILE)
+    stack.enqueue(stack.scenarios["steadyAnswer"])
+
+    async def both():
+        return await asyncio.gather(
+            chat(pipe, "first", valves=stack.valves, user=user, chat_id="busy-1"),
+            chat(other, "second", valves=stack.valves, user=user, chat_id="busy-1"),
+        )
+
+    answered, busy = sorted(asyncio.run(both()), key=lambda seen: "token29" not in seen.answer)
+    assert "token29" in answered.answer
+    # chat_busy takes the error path: its sentence in the chat, no error box, no toast.
+    assert "This chat is still answering your previous message" in busy.answer
+    assert busy.error_box is None and busy.notifications == []
+
+
 def test_an_api_call_without_a_chat_uses_the_agents_own_thread(stack, pipe):
     since = len(stack.requests())
     seen = asyncio.run(chat(pipe, "Hi", valves=stack.valves, user={"id": "api-only"}, ui=False, stream=False))
