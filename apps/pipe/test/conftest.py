@@ -45,6 +45,10 @@ class Stack:
     def requests(self) -> list:
         return self._sim("GET", "/_sim/requests")
 
+    def runs(self) -> list:
+        """Each kept Letta run, oldest first: its conversation and the thread it was given (RunView)."""
+        return self._sim("GET", "/_sim/runs")
+
     def state(self) -> dict:
         return self._sim("GET", "/_sim/state")
 

@@ -29,6 +29,12 @@ def sends(stack, since: int) -> list:
     return found
 
 
+def last_run(stack) -> dict:
+    """The newest Letta run: its conversation and what the agent was given (letta-sim's /_sim/runs)."""
+    run = stack.runs()[-1]
+    return {"thread": run["conversationId"], "context": [f"{m['role']}: {m['text']}" for m in run["messages"]]}
+
+
 def new_chat(stack, pipe, **options) -> Chat:
     user = {"id": f"threads-{uuid.uuid4().hex[:8]}", "name": "Ada"}
     return Chat(pipe, f"chat-{uuid.uuid4().hex[:8]}", valves=stack.valves, user=user, **options)
@@ -49,6 +55,10 @@ def test_a_chat_is_one_thread_that_a_next_message_continues(stack, pipe):
     assert one["thread"].startswith("conv-")
     assert one == {"thread": one["thread"], "messages": ["user: What is a vector?"]}
     assert two == {"thread": one["thread"], "messages": ["user: And a matrix?"]}
+    assert last_run(stack) == {
+        "thread": one["thread"],
+        "context": ["user: What is a vector?", f"assistant: {answer_of(talk, 1)}", "user: And a matrix?"],
+    }
 
 
 def test_regenerate_answers_from_what_the_chat_shows_in_a_new_thread(stack, pipe):
@@ -67,6 +77,8 @@ def test_regenerate_answers_from_what_the_chat_shows_in_a_new_thread(stack, pipe
         f"assistant: {answer_of(talk, 1)}",
         "user: Give an example.",
     ]
+    # What the agent read: the same, whether the bridge forked or carried.
+    assert last_run(stack)["context"] == send["messages"]
     assert again.notifications == []
     since = len(stack.requests())
     talk.send("Thanks!")
@@ -86,6 +98,19 @@ def test_an_edit_keeps_the_turns_before_it_and_nothing_after(stack, pipe):
         f"assistant: {answer_of(talk, 1)}",
         "user: Explain torque.",
     ]
+    assert last_run(stack) == {"thread": send["thread"], "context": send["messages"]}
+
+
+def test_an_edit_of_the_first_message_starts_over(stack, pipe):
+    talk = new_chat(stack, pipe)
+    talk.send("I study physics.")
+    talk.send("Explain momentum.")
+    before = last_run(stack)["thread"]
+    talk.edit(0, "I study chemistry.")
+    after = last_run(stack)
+    assert after["thread"] != before
+    assert after["context"] == ["user: I study chemistry."]
+    assert [m["role"] for m in talk.visible] == ["user", "assistant"]
 
 
 def test_replacing_an_answer_that_wrote_memory_says_once_that_the_memory_stays(stack, pipe):
@@ -110,6 +135,11 @@ def test_a_chat_continues_its_thread_after_a_bridge_restart(stack, pipe):
     since = len(stack.requests())
     talk.send("After the restart")
     assert sends(stack, since) == [{"thread": thread, "messages": ["user: After the restart"]}]
+    assert last_run(stack)["context"] == [
+        "user: Before the restart",
+        f"assistant: {answer_of(talk, 1)}",
+        "user: After the restart",
+    ]
 
 
 def test_two_chats_of_one_person_stream_at_the_same_time(stack, pipe):

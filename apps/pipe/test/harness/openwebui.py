@@ -526,10 +526,11 @@ class Chat:
         self.messages: dict = {}
         self.current_id: str | None = None
 
-    def branch(self, last_id: str | None = None) -> list:
-        """The messages from the first one to `last_id` (the current one), oldest first."""
+    def branch(self, last_id: str | None) -> list:
+        """The messages from the first one to `last_id`, oldest first; none when `last_id` is None
+        (the parent of a chat's first message: an edit of it has no history)."""
         path = []
-        message_id = self.current_id if last_id is None else last_id
+        message_id = last_id
         while message_id is not None:
             message = self.messages[message_id]
             path.append(message)
@@ -539,7 +540,7 @@ class Chat:
     @property
     def visible(self) -> list:
         """The branch on screen: {"role", "content"} per message, oldest first."""
-        return [{"role": m["role"], "content": m["content"]} for m in self.branch()]
+        return [{"role": m["role"], "content": m["content"]} for m in self.branch(self.current_id)]
 
     def _add(self, parent_id: str | None, role: str, content: str) -> str:
         message_id = _new_id("user-message" if role == "user" else "message")
@@ -582,7 +583,7 @@ class Chat:
         return seen
 
     def _shown(self, index: int, role: str) -> dict:
-        shown = self.branch()
+        shown = self.branch(self.current_id)
         if not 0 <= index < len(shown) or shown[index]["role"] != role:
             raise ContractViolation(f"message {index} of the chat on screen is not a {role} message")
         return shown[index]
@@ -592,7 +593,7 @@ class Chat:
 
     def regenerate(self) -> Seen:
         """A new answer to the last user message (OpenWebUI's regenerate button)."""
-        return self._answer(self._shown(len(self.branch()) - 1, "assistant")["parentId"])
+        return self._answer(self._shown(len(self.branch(self.current_id)) - 1, "assistant")["parentId"])
 
     def edit(self, index: int, text: str) -> Seen:
         """The user message at `index` of the branch on screen, edited and sent again."""
@@ -600,7 +601,7 @@ class Chat:
 
     def show_sibling(self, index: int, sibling: int) -> None:
         """The arrows under message `index`: show its parent's child number `sibling` instead."""
-        parent_id = self.branch()[index]["parentId"]
+        parent_id = self.branch(self.current_id)[index]["parentId"]
         siblings = self.messages[parent_id]["childrenIds"] if parent_id else self._roots()
         message_id = siblings[sibling]
         while self.messages[message_id]["childrenIds"]:
