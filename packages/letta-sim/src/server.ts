@@ -2,7 +2,7 @@ import type { Run as LettaRun } from '@letta-ai/letta-client/resources/agents/me
 import type { HealthResponse } from '@letta-ai/letta-client/resources/top-level'
 import type { Server } from 'bun'
 import type { AgentInclude, AgentInit } from './agents.ts'
-import { buildAgent, listAgents, viewAgent } from './agents.ts'
+import { agentMemory, buildAgent, listAgents, viewAgent } from './agents.ts'
 import { collectRun } from './collect.ts'
 import type { ConversationInit, ConversationSort, SimConversation } from './conversations.ts'
 import {
@@ -88,6 +88,8 @@ async function createAgent(call: LettaCall): Promise<Response> {
   if (refused) return json({ detail: refused.detail }, refused.status)
   const agent = buildAgent(init as AgentInit)
   call.state.agents.set(agent.id, agent)
+  // Letta stores the agent's system prompt as the first message of its own thread.
+  call.state.threads.open(agentThread(agent.id), agentMemory(agent))
   return json(agent)
 }
 
@@ -190,10 +192,7 @@ const hasInput = (body: Body): boolean =>
 type Target = { agentId: string; conversationId?: string; lockKey?: string }
 
 /** The agent's memory blocks, label → value, as a system prompt compiles them. */
-function memoryOf(state: SimState, agentId: string): Record<string, string> {
-  const agent = state.agents.get(agentId)
-  return Object.fromEntries((agent?.blocks ?? []).map((block) => [block.label, block.value]))
-}
+const memoryOf = (state: SimState, agentId: string) => agentMemory(state.agents.get(agentId))
 
 type Mode = {
   streaming: boolean

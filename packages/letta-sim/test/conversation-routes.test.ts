@@ -259,3 +259,14 @@ describe('managing conversations', () => {
     expect(fork.model).toBe('openai/gpt-4o')
   })
 })
+
+describe('an agent’s own thread', () => {
+  it('starts with its system prompt at creation, like Letta', async () => {
+    const { id: agentId } = await agent()
+    const seeded = sim.createAgent()
+    for (const id of [agentId, seeded.id]) {
+      const listed = await messagesOf('default', `?agent_id=${id}`)
+      expect(listed.map((message) => message.message_type)).toEqual(['system_message'])
+    }
+  })
+})
