@@ -103,6 +103,9 @@ function compare(
   const simType = typeOf(simValue)
   if (realType !== simType) return [`${path}: ${realType} in Letta, ${simType} in letta-sim`]
   if (depth === 0) return []
+  if (realType === 'array' && isMessageList(realValue) && isMessageList(simValue)) {
+    return compareMessageLists(realValue, simValue, path, subset, depth)
+  }
   if (realType === 'array') {
     const [realFirst] = realValue as unknown[]
     const [simFirst] = simValue as unknown[]
@@ -135,6 +138,34 @@ function compare(
     lines.push(...compare(realObject[key], simObject[key], `${path}.${key}`, subset, depth - 1))
   }
   return lines
+}
+
+type Listed = { message_type: string }
+
+/** A message list (`LettaMessageUnion[]`): every element names its message_type. */
+const isMessageList = (value: unknown): value is Listed[] =>
+  Array.isArray(value) &&
+  value.length > 0 &&
+  value.every((item) => typeof (item as Partial<Listed> | null)?.message_type === 'string')
+
+/**
+ * A message list is compared whole: the same message types in the same order (how a thread's
+ * steps are stored and split into parts), then each message's shape.
+ */
+function compareMessageLists(
+  realList: Listed[],
+  simList: Listed[],
+  path: string,
+  subset: boolean,
+  depth: number,
+): string[] {
+  const types = (list: Listed[]) => list.map((message) => message.message_type).join(',')
+  if (types(realList) !== types(simList)) {
+    return [`${path}: message types ${types(realList)} in Letta, ${types(simList)} in letta-sim`]
+  }
+  return realList.flatMap((message, index) =>
+    compare(message, simList[index], `${path}[${index}]`, subset, depth - 1),
+  )
 }
 
 type Frame = { event?: string; data: unknown; raw: string }
@@ -354,9 +385,23 @@ async function driveSim(): Promise<Record<string, Exchange>> {
       include_pings: true,
     },
   )
+  sim.enqueue(toolTurn())
+  out.conversation_tool_stream = await exchange(
+    'POST',
+    `/v1/conversations/${conversationId}/messages`,
+    {
+      messages: [{ role: 'user', content: 'I like tea' }],
+      stream_tokens: true,
+      include_pings: true,
+    },
+  )
   out.conversation_messages = await exchange(
     'GET',
     `/v1/conversations/${conversationId}/messages?order=asc`,
+  )
+  out.conversation_messages_default = await exchange(
+    'GET',
+    `/v1/conversations/default/messages?agent_id=${agent.id}&order=asc&limit=4`,
   )
   out.conversation_retrieve = await exchange('GET', `/v1/conversations/${conversationId}`)
   const inContext = (out.conversation_retrieve.json as { in_context_message_ids: string[] })
@@ -366,12 +411,26 @@ async function driveSim(): Promise<Record<string, Exchange>> {
     `/v1/conversations/${conversationId}/fork`,
     { message_id: inContext[2] },
   )
+  out.conversation_fork = await exchange('POST', `/v1/conversations/${conversationId}/fork`)
+  out.conversation_update = await exchange('PATCH', `/v1/conversations/${conversationId}`, {
+    summary: 'owui-chat:renamed',
+  })
+  out.conversation_list = await exchange('GET', `/v1/conversations/?agent_id=${agent.id}`)
+  out.conversation_cancel_idle = await exchange(
+    'POST',
+    `/v1/conversations/${conversationId}/cancel`,
+    {},
+  )
   out.conversation_recompile = await exchange(
     'POST',
     `/v1/conversations/${conversationId}/recompile`,
   )
   out.conversation_delete = await exchange('DELETE', `/v1/conversations/${conversationId}`)
   out.conversation_retrieve_deleted = await exchange('GET', `/v1/conversations/${conversationId}`)
+  out.conversation_list_after_delete = await exchange(
+    'GET',
+    `/v1/conversations/?agent_id=${agent.id}`,
+  )
 
   // Recorded with Redis: conversation locks exist only there on the real server.
   const busyAgent = await newAgent('rec-redis')
