@@ -325,6 +325,14 @@ async function recordWithoutRedis(s: Session, out: Recording[]) {
     'Letta 0.16.8 ignores message_id: the fork holds the whole thread',
   )
   keep(
+    'conversation_messages_page',
+    await s.exchange({
+      method: 'GET',
+      path: `/v1/conversations/${conversationId}/messages?after=${inContext?.[2]}&limit=3`,
+    }),
+    'newest first, yet after is a position: the 3 newest stored messages after the cursor',
+  )
+  keep(
     'conversation_fork',
     await s.exchange({ method: 'POST', path: `/v1/conversations/${conversationId}/fork` }),
   )
@@ -360,6 +368,11 @@ async function recordWithoutRedis(s: Session, out: Recording[]) {
   keep(
     'conversation_retrieve_deleted',
     await s.exchange({ method: 'GET', path: `/v1/conversations/${conversationId}` }),
+  )
+  keep(
+    'conversation_messages_deleted',
+    await s.exchange({ method: 'GET', path: `/v1/conversations/${conversationId}/messages` }),
+    "a deleted conversation's messages: an empty list, not 404",
   )
   keep(
     'conversation_list_after_delete',

@@ -65,6 +65,21 @@ const KNOWN_DIFFERENCES: Record<string, string[]> = {
   ],
 }
 
+/*
+ * Known differences the shape comparison does not see (values and behaviour), accepted:
+ * - The compiled system prompt is a stand-in: the blocks' values under `<memory_blocks>`, not
+ *   Letta's template (base instructions, block descriptions, metadata, recall counts).
+ * - A scenario's memory tool calls (memory_insert, …) leave the sim's blocks as they are; only
+ *   the blocks API changes them. On Letta the agent's own write changes the agent's memory (its
+ *   conversation, like every existing one, still sees it only after a recompile).
+ * - A run's messages are stored whole when it starts: a run cancelled, failed or cut mid-stream
+ *   keeps its inputs and every message of its scenario.
+ * - Tool-call arguments are stored as the scenario streamed them (compact JSON); Letta keeps the
+ *   model's text, and derives the listed parts' otids from the message id differently.
+ * - Not simulated: isolated_block_labels, compact, preview, the conversation stream route, and
+ *   created_at ties (the sim orders conversations by creation, Letta by time then id).
+ */
+
 // ---------------------------------------------------------------------------------------------
 // Shapes
 
@@ -411,6 +426,10 @@ async function driveSim(): Promise<Record<string, Exchange>> {
     `/v1/conversations/${conversationId}/fork`,
     { message_id: inContext[2] },
   )
+  out.conversation_messages_page = await exchange(
+    'GET',
+    `/v1/conversations/${conversationId}/messages?after=${inContext[2]}&limit=3`,
+  )
   out.conversation_fork = await exchange('POST', `/v1/conversations/${conversationId}/fork`)
   out.conversation_update = await exchange('PATCH', `/v1/conversations/${conversationId}`, {
     summary: 'owui-chat:renamed',
@@ -427,6 +446,10 @@ async function driveSim(): Promise<Record<string, Exchange>> {
   )
   out.conversation_delete = await exchange('DELETE', `/v1/conversations/${conversationId}`)
   out.conversation_retrieve_deleted = await exchange('GET', `/v1/conversations/${conversationId}`)
+  out.conversation_messages_deleted = await exchange(
+    'GET',
+    `/v1/conversations/${conversationId}/messages`,
+  )
   out.conversation_list_after_delete = await exchange(
     'GET',
     `/v1/conversations/?agent_id=${agent.id}`,
