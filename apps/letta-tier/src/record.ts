@@ -275,12 +275,42 @@ async function recordWithoutRedis(s: Session, out: Recording[]) {
       },
     }),
   )
+  // A thought and a tool call: the message list shows them as the stream did, under its ids.
+  const threadTool = script([
+    {
+      reasoning: 'I should note this.',
+      toolCalls: [
+        { name: 'memory_insert', arguments: { label: 'human', new_string: 'Likes tea' } },
+      ],
+    },
+    { content: 'Noted.' },
+  ])
+  keep(
+    'conversation_tool_stream',
+    await s.exchange({
+      method: 'POST',
+      path: `/v1/conversations/${conversationId}/messages`,
+      body: {
+        messages: [{ role: 'user', content: `I like tea ${threadTool}` }],
+        stream_tokens: true,
+        include_pings: true,
+      },
+    }),
+  )
   keep(
     'conversation_messages',
     await s.exchange({
       method: 'GET',
       path: `/v1/conversations/${conversationId}/messages?order=asc`,
     }),
+  )
+  keep(
+    'conversation_messages_default',
+    await s.exchange({
+      method: 'GET',
+      path: `/v1/conversations/default/messages?agent_id=${agent.id}&order=asc&limit=4`,
+    }),
+    "agent-direct mode: the agent's own thread",
   )
   const retrieved = await s.exchange({ method: 'GET', path: `/v1/conversations/${conversationId}` })
   keep('conversation_retrieve', retrieved)
@@ -295,6 +325,39 @@ async function recordWithoutRedis(s: Session, out: Recording[]) {
     'Letta 0.16.8 ignores message_id: the fork holds the whole thread',
   )
   keep(
+    'conversation_messages_page',
+    await s.exchange({
+      method: 'GET',
+      path: `/v1/conversations/${conversationId}/messages?after=${inContext?.[2]}&limit=3`,
+    }),
+    'newest first, yet after is a position: the 3 newest stored messages after the cursor',
+  )
+  keep(
+    'conversation_fork',
+    await s.exchange({ method: 'POST', path: `/v1/conversations/${conversationId}/fork` }),
+  )
+  keep(
+    'conversation_update',
+    await s.exchange({
+      method: 'PATCH',
+      path: `/v1/conversations/${conversationId}`,
+      body: { summary: 'owui-chat:renamed' },
+    }),
+  )
+  keep(
+    'conversation_list',
+    await s.exchange({ method: 'GET', path: `/v1/conversations/?agent_id=${agent.id}` }),
+  )
+  keep(
+    'conversation_cancel_idle',
+    await s.exchange({
+      method: 'POST',
+      path: `/v1/conversations/${conversationId}/cancel`,
+      body: {},
+    }),
+    'nothing runs in the conversation',
+  )
+  keep(
     'conversation_recompile',
     await s.exchange({ method: 'POST', path: `/v1/conversations/${conversationId}/recompile` }),
   )
@@ -305,6 +368,16 @@ async function recordWithoutRedis(s: Session, out: Recording[]) {
   keep(
     'conversation_retrieve_deleted',
     await s.exchange({ method: 'GET', path: `/v1/conversations/${conversationId}` }),
+  )
+  keep(
+    'conversation_messages_deleted',
+    await s.exchange({ method: 'GET', path: `/v1/conversations/${conversationId}/messages` }),
+    "a deleted conversation's messages: an empty list, not 404",
+  )
+  keep(
+    'conversation_list_after_delete',
+    await s.exchange({ method: 'GET', path: `/v1/conversations/?agent_id=${agent.id}` }),
+    'the deleted conversation is gone; its forks stay',
   )
 }
 

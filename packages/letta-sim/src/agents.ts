@@ -143,3 +143,8 @@ export function listAgents(agents: Iterable<SimAgent>, query: AgentQuery): SimAg
   if (before !== -1) found = found.slice(0, before)
   return found.slice(0, query.limit ?? DEFAULT_LIMIT)
 }
+
+/** The agent's memory blocks, label → value, as a system prompt compiles them. */
+export function agentMemory(agent: SimAgent | undefined): Record<string, string> {
+  return Object.fromEntries((agent?.blocks ?? []).map((block) => [block.label, block.value]))
+}

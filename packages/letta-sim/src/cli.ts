@@ -1,5 +1,8 @@
 #!/usr/bin/env bun
-/** `bun packages/letta-sim/src/cli.ts --port 8283 [--ping-ms N]`: a simulated Letta to point at. */
+/**
+ * `bun packages/letta-sim/src/cli.ts --port 8283 [--ping-ms N] [--no-redis] [--no-conversations]
+ * [--fork-at-message]`: a simulated Letta to point at (the flags are SimOptions).
+ */
 import { parseArgs } from 'node:util'
 import { startLettaSim } from './sim.ts'
 
@@ -10,6 +13,12 @@ const { values } = parseArgs({
   options: {
     port: { type: 'string', default: String(DEFAULT_PORT) },
     'ping-ms': { type: 'string' },
+    // A Letta without Redis: no conversation lock, no background runs.
+    'no-redis': { type: 'boolean', default: false },
+    // A Letta older than 0.16.2: no /v1/conversations routes.
+    'no-conversations': { type: 'boolean', default: false },
+    // Letta Cloud's fork, cut at message_id.
+    'fork-at-message': { type: 'boolean', default: false },
   },
 })
 
@@ -26,6 +35,9 @@ function integer(name: string, value: string | undefined): number | undefined {
 const sim = startLettaSim({
   port: integer('port', values.port),
   pingIntervalMs: integer('ping-ms', values['ping-ms']),
+  redis: !values['no-redis'],
+  conversations: !values['no-conversations'],
+  forkAtMessage: values['fork-at-message'],
 })
 
 // Registered before the first await, so an early Ctrl-C still stops the server cleanly.

@@ -2,13 +2,19 @@ import type { Run as LettaRun } from '@letta-ai/letta-client/resources/agents/me
 import type { HealthResponse } from '@letta-ai/letta-client/resources/top-level'
 import type { Server } from 'bun'
 import type { AgentInclude, AgentInit } from './agents.ts'
-import { buildAgent, listAgents, viewAgent } from './agents.ts'
+import { agentMemory, buildAgent, listAgents, viewAgent } from './agents.ts'
 import { collectRun } from './collect.ts'
-import type { ConversationInit } from './conversations.ts'
-import { buildConversation } from './conversations.ts'
+import type { ConversationInit, ConversationSort, SimConversation } from './conversations.ts'
+import {
+  buildConversation,
+  isoMicros,
+  listConversations,
+  updateConversation,
+} from './conversations.ts'
 import { foldSteps } from './fold.ts'
 import type { Query, Route } from './http.ts'
 import { isLettaId, isSdkClient, json, queryList, queryValue } from './http.ts'
+import { listMessages } from './messages.ts'
 import { embeddingModel, llmModel, unknownHandle } from './models.ts'
 import {
   agentNotFound,
@@ -28,11 +34,13 @@ import type { Run } from './runs.ts'
 import { resolveScenario } from './scenarios.ts'
 import type { SimState } from './state.ts'
 import { streamRun } from './stream.ts'
-import type { ThreadMessage } from './threads.ts'
-import { agentThread, answerMessages } from './threads.ts'
+import { agentThread } from './threads.ts'
 
 /** The Letta server release whose wire letta-sim imitates. */
 export const LETTA_VERSION = '0.16.8'
+
+/** Letta's default page of `GET /v1/conversations`. */
+const CONVERSATIONS_PAGE = 50
 
 /** Starlette's StreamingResponse adds the charset to text media types. */
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8' }
@@ -80,6 +88,8 @@ async function createAgent(call: LettaCall): Promise<Response> {
   if (refused) return json({ detail: refused.detail }, refused.status)
   const agent = buildAgent(init as AgentInit)
   call.state.agents.set(agent.id, agent)
+  // Letta stores the agent's system prompt as the first message of its own thread.
+  call.state.threads.open(agentThread(agent.id), agentMemory(agent))
   return json(agent)
 }
 
@@ -182,18 +192,8 @@ const hasInput = (body: Body): boolean =>
 type Target = { agentId: string; conversationId?: string; lockKey?: string }
 
 /** The agent's memory blocks, label → value, as a system prompt compiles them. */
-function memoryOf(state: SimState, agentId: string): Record<string, string> {
-  const agent = state.agents.get(agentId)
-  return Object.fromEntries((agent?.blocks ?? []).map((block) => [block.label, block.value]))
-}
+const memoryOf = (state: SimState, agentId: string) => agentMemory(state.agents.get(agentId))
 
-/** A conversation's in-context ids follow its thread. */
-function syncInContext(state: SimState, conversationId: string | undefined): void {
-  const conversation = conversationId ? state.conversations.get(conversationId) : undefined
-  const thread = conversationId ? state.threads.get(conversationId) : undefined
-  if (conversation && thread)
-    conversation.in_context_message_ids = thread.map((message) => message.id)
-}
 type Mode = {
   streaming: boolean
   streamTokens: boolean
@@ -233,9 +233,8 @@ async function play(
   // The run's input joins its thread; its answers follow, under the ids its frames carry.
   const threadKey = target.conversationId ?? agentThread(target.agentId)
   const context = state.threads.input(threadKey, input, memoryOf(state, target.agentId))
-  state.threads.answer(threadKey, answerMessages(steps))
-  syncInContext(state, target.conversationId)
   const run = state.runs.start({ ...target, lockKey, background: mode.background, context })
+  state.threads.answer(threadKey, run.id, steps)
   if (mode.streaming) {
     const body = streamRun(run, mode.streamTokens ? steps : foldSteps(steps), {
       includePings: mode.includePings,
@@ -322,24 +321,74 @@ async function createConversation(call: LettaCall): Promise<Response> {
   if (!call.state.agents.has(agentId)) return agentNotFoundPlain()
   const conversation = buildConversation(agentId, (asBody(call.body) ?? {}) as ConversationInit)
   call.state.conversations.set(conversation.id, conversation)
-  // Compiled with the memory as it is now; in_context_message_ids stays empty until a send.
+  // Compiled with the memory as it is now. Like Letta, the answer (built before the system
+  // message is stored) lists no in-context ids; a retrieve does.
   call.state.threads.open(conversation.id, memoryOf(call.state, agentId))
   return json(conversation)
 }
 
-function listConversations(call: LettaCall): Response {
-  const agentId = queryValue(call.query, 'agent_id')
-  const all = [...call.state.conversations.values()]
-  return json(agentId ? all.filter((conversation) => conversation.agent_id === agentId) : all)
+/** The latest completion among a conversation's kept runs. */
+function lastRunCompletion(state: SimState, conversationId: string): string | undefined {
+  return state.runs
+    .list({ conversationId, order: 'asc', limit: Number.MAX_SAFE_INTEGER })
+    .map((run) => run.completedAt)
+    .filter((at): at is string => at !== undefined)
+    .sort()
+    .at(-1)
 }
 
-function retrieveConversation(call: LettaCall, [conversationId = '']: string[]): Response {
-  syncInContext(call.state, conversationId)
+/** `GET /v1/conversations`: newest first, 50 a page; like Letta, without in-context ids. */
+function listConversationsRoute(call: LettaCall): Response {
+  const { query, state } = call
+  const orderBy = queryValue(query, 'order_by') ?? 'created_at'
+  if (!['created_at', 'last_message_at', 'last_run_completion'].includes(orderBy)) {
+    return unprocessable(
+      `[{'type': 'literal_error', 'loc': ('query', 'order_by'), 'msg': "Input should be 'created_at', 'last_run_completion' or 'last_message_at'", 'input': '${orderBy}'}]`,
+    )
+  }
+  const limit = Number(queryValue(query, 'limit') ?? CONVERSATIONS_PAGE)
+  const found = listConversations([...state.conversations.values()], {
+    agentId: queryValue(query, 'agent_id'),
+    summarySearch: queryValue(query, 'summary_search'),
+    after: queryValue(query, 'after'),
+    order: queryValue(query, 'order') === 'asc' ? 'asc' : 'desc',
+    orderBy: orderBy as ConversationSort,
+    limit: Number.isInteger(limit) && limit >= 0 ? limit : CONVERSATIONS_PAGE,
+    lastRunCompletion: (conversationId) => lastRunCompletion(state, conversationId),
+  })
+  const after = queryValue(query, 'after') ?? ''
+  return found ? json(found) : conversationNotFound(after)
+}
+
+/** A conversation as `retrieve` shows it: with its thread's message ids. */
+function withInContext(state: SimState, conversation: SimConversation): SimConversation {
+  const thread = state.threads.get(conversation.id) ?? []
+  return { ...conversation, in_context_message_ids: thread.map((message) => message.id) }
+}
+
+/** A conversation id in the path, or the answer Letta gives when it is malformed or unknown. */
+function knownConversation(state: SimState, conversationId: string): SimConversation | Response {
   if (!isLettaId('conv', conversationId)) {
     return invalidPathId('conversation_id', 'conv', conversationId)
   }
-  const conversation = call.state.conversations.get(conversationId)
-  return conversation ? json(conversation) : conversationNotFound(conversationId)
+  return state.conversations.get(conversationId) ?? conversationNotFound(conversationId)
+}
+
+function retrieveConversation(call: LettaCall, [conversationId = '']: string[]): Response {
+  const conversation = knownConversation(call.state, conversationId)
+  if (conversation instanceof Response) return conversation
+  return json(withInContext(call.state, conversation))
+}
+
+/** `PATCH /v1/conversations/{id}`: summary, model, model_settings or last_message_at. */
+function patchConversation(call: LettaCall, [conversationId = '']: string[]): Response {
+  const body = asBody(call.body)
+  if (!body)
+    return unprocessable('Input should be a valid dictionary or object to extract fields from')
+  const conversation = knownConversation(call.state, conversationId)
+  if (conversation instanceof Response) return conversation
+  updateConversation(conversation, body)
+  return json(conversation)
 }
 
 /**
@@ -378,7 +427,7 @@ async function sendConversationMessage(
   const conversation = target.conversationId
     ? call.state.conversations.get(target.conversationId)
     : undefined
-  if (conversation) conversation.last_message_at = new Date().toISOString()
+  if (conversation) conversation.last_message_at = isoMicros()
   // Conversations stream by default.
   const streaming = body.streaming !== false
   const mode = {
@@ -409,40 +458,15 @@ function cancelConversationRuns(call: LettaCall, [conversationId = '']: string[]
   return cancelRuns(call, runIds)
 }
 
-/** A stored message as Letta's message list shows it (envelope order, then the content). */
-function listedMessage(message: ThreadMessage) {
-  const type = `${message.role}_message`
-  return {
-    id: message.id,
-    date: message.date,
-    name: null,
-    message_type: type,
-    otid: null,
-    sender_id: null,
-    step_id: null,
-    is_err: null,
-    seq_id: null,
-    run_id: null,
-    content: message.text,
-  }
-}
-
-/** `GET /v1/conversations/{id}/messages`: newest first unless `order=asc`, like Letta's default. */
+/**
+ * `GET /v1/conversations/{id}/messages` (see listMessages). Like Letta 0.16.8, a conversation
+ * id it does not know (deleted, say) lists nothing rather than 404.
+ */
 function listConversationMessages(call: LettaCall, [conversationId = '']: string[]): Response {
   const target = resolveConversation(call.state, conversationId, queryValue(call.query, 'agent_id'))
-  if (target instanceof Response) return target
+  if (target instanceof Response) return target.status === 404 ? json([]) : target
   const key = target.conversationId ?? agentThread(target.agentId)
-  let messages = (call.state.threads.get(key) ?? []).map(listedMessage)
-  if (queryValue(call.query, 'order') !== 'asc') messages = messages.reverse()
-  const after = queryValue(call.query, 'after')
-  const before = queryValue(call.query, 'before')
-  if (after) messages = messages.slice(messages.findIndex((message) => message.id === after) + 1)
-  if (before) {
-    const at = messages.findIndex((message) => message.id === before)
-    if (at >= 0) messages = messages.slice(0, at)
-  }
-  const limit = Number(queryValue(call.query, 'limit') ?? 100)
-  return json(messages.slice(0, Number.isInteger(limit) && limit > 0 ? limit : 100))
+  return json(listMessages(call.state.threads.get(key) ?? [], call.query))
 }
 
 /**
@@ -451,44 +475,48 @@ function listConversationMessages(call: LettaCall, [conversationId = '']: string
  * (Letta Cloud) the copy ends with that message.
  */
 function forkConversation(call: LettaCall, [conversationId = '']: string[]): Response {
-  const target = resolveConversation(call.state, conversationId, queryValue(call.query, 'agent_id'))
+  const { state } = call
+  const target = resolveConversation(state, conversationId, queryValue(call.query, 'agent_id'))
   if (target instanceof Response) return target
-  const source = call.state.threads.get(target.conversationId ?? agentThread(target.agentId)) ?? []
+  const source = state.threads.get(target.conversationId ?? agentThread(target.agentId)) ?? []
   const messageId = asBody(call.body)?.message_id ?? queryValue(call.query, 'message_id')
-  const cut = call.state.settings.forkAtMessage && typeof messageId === 'string'
+  const cut = state.settings.forkAtMessage && typeof messageId === 'string'
   const end = cut ? source.findIndex((message) => message.id === messageId) : -1
   if (cut && end === -1)
     return json({ detail: `Message ${messageId} not found in conversation` }, 404)
   const copied = cut ? source.slice(0, end + 1) : source
-  const conversation = buildConversation(target.agentId)
-  call.state.conversations.set(conversation.id, conversation)
-  call.state.threads.open(conversation.id, memoryOf(call.state, target.agentId), copied)
+  // A fork keeps the source conversation's model override.
+  const origin = target.conversationId ? state.conversations.get(target.conversationId) : undefined
+  const conversation = buildConversation(target.agentId, { model: origin?.model ?? null })
+  conversation.model_settings = origin?.model_settings ?? null
+  state.conversations.set(conversation.id, conversation)
+  state.threads.open(conversation.id, memoryOf(state, target.agentId), copied)
   // Letta 0.16.8 answers with `in_context_message_ids: []` (recorded); a later retrieve lists
   // the copy. With forkAtMessage the answer lists them, ending with `message_id` (unverified:
   // Letta Cloud is not tested).
-  if (cut) syncInContext(call.state, conversation.id)
-  return json(conversation)
+  return json(cut ? withInContext(state, conversation) : conversation)
 }
 
-/** `POST /v1/conversations/{id}/recompile`: the system prompt again, with today's memory. */
+/**
+ * `POST /v1/conversations/{id}/recompile[?dry_run=true]`: the system prompt compiled again with
+ * today's memory, returned as a string and (unless a dry run) stored in place of the thread's
+ * system message. Agent-direct mode takes its agent id in the body, unlike fork and list.
+ */
 function recompileConversation(call: LettaCall, [conversationId = '']: string[]): Response {
-  const target = resolveConversation(call.state, conversationId, queryValue(call.query, 'agent_id'))
+  const { state } = call
+  const target = resolveConversation(state, conversationId, asBody(call.body)?.agent_id)
   if (target instanceof Response) return target
-  const memory = memoryOf(call.state, target.agentId)
-  call.state.threads.recompile(target.conversationId ?? agentThread(target.agentId), memory)
-  return json(
-    Object.entries(memory)
-      .map(([label, value]) => `<${label}>${value}</${label}>`)
-      .join('\n'),
-  )
+  const memory = memoryOf(state, target.agentId)
+  const key = target.conversationId ?? agentThread(target.agentId)
+  if (!state.threads.get(key)) state.threads.open(key, memory)
+  return json(state.threads.recompile(key, memory, queryValue(call.query, 'dry_run') === 'true'))
 }
 
 /** `DELETE /v1/conversations/{id}`: gone from lists and lookups (Letta soft-deletes it). */
 function deleteConversation(call: LettaCall, [conversationId = '']: string[]): Response {
-  if (!isLettaId('conv', conversationId)) {
-    return invalidPathId('conversation_id', 'conv', conversationId)
-  }
-  if (!call.state.conversations.delete(conversationId)) return conversationNotFound(conversationId)
+  const conversation = knownConversation(call.state, conversationId)
+  if (conversation instanceof Response) return conversation
+  call.state.conversations.delete(conversationId)
   call.state.threads.delete(conversationId)
   return json(null)
 }
@@ -631,7 +659,11 @@ export const LETTA_ROUTES: Route<LettaCall>[] = [
     pattern: /^\/v1\/conversations$/,
     handle: conversationRoute(createConversation),
   },
-  { method: 'GET', pattern: /^\/v1\/conversations$/, handle: conversationRoute(listConversations) },
+  {
+    method: 'GET',
+    pattern: /^\/v1\/conversations$/,
+    handle: conversationRoute(listConversationsRoute),
+  },
   {
     method: 'GET',
     pattern: new RegExp(`^/v1/conversations/${ID}$`),
@@ -661,6 +693,11 @@ export const LETTA_ROUTES: Route<LettaCall>[] = [
     method: 'POST',
     pattern: new RegExp(`^/v1/conversations/${ID}/recompile$`),
     handle: conversationRoute(recompileConversation),
+  },
+  {
+    method: 'PATCH',
+    pattern: new RegExp(`^/v1/conversations/${ID}$`),
+    handle: conversationRoute(patchConversation),
   },
   {
     method: 'DELETE',

@@ -1,6 +1,6 @@
 import type { Server } from 'bun'
 import type { AgentInit, SimAgent } from './agents.ts'
-import { buildAgent } from './agents.ts'
+import { agentMemory, buildAgent } from './agents.ts'
 import type { ControlCall, RunView } from './control.ts'
 import { CONTROL_ROUTES, runViews } from './control.ts'
 import type { SimConversation } from './conversations.ts'
@@ -17,6 +17,7 @@ import type { LettaCall } from './server.ts'
 import { LETTA_ROUTES } from './server.ts'
 import type { CancelRecord, SimState } from './state.ts'
 import { createState, resetState } from './state.ts'
+import { agentThread } from './threads.ts'
 
 /**
  * Letta 0.16.8's keepalive interval as shipped: settings.py says 20 s, but its conf.yaml (which
@@ -156,6 +157,7 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     createAgent(init = {}) {
       const agent = buildAgent(init)
       state.agents.set(agent.id, agent)
+      state.threads.open(agentThread(agent.id), agentMemory(agent))
       return agent
     },
     deleteAgent(id) {

@@ -1,18 +1,40 @@
-import { newId } from './frames.ts'
+import { isoSeconds, newId, parseRawFrame, uuid } from './frames.ts'
 import type { Step } from './scenarios.ts'
 
-/** One message of a thread, as the sim keeps it (enough for the message list and a fork). */
+/** A tool call as Letta stores it on an assistant message (the streamed deltas joined). */
+export type StoredToolCall = { name: string; arguments: string; tool_call_id: string }
+
+/**
+ * One message of a thread: Letta's `Message` row, as much of it as the message list, the runs'
+ * contexts and a fork need. One LLM step is one assistant message: its reasoning, its text and
+ * its tool calls share the id its frames carried; a tool's result is a message of its own.
+ */
 export type ThreadMessage = {
   id: string
-  role: 'system' | 'user' | 'assistant'
+  role: 'system' | 'user' | 'assistant' | 'tool'
+  /** The content: the prompt, an input, an answer ('' for a step that only called tools). */
   text: string
   date: string
+  otid: string | null
+  stepId: string | null
+  runId: string | null
+  /** An assistant step's thinking. */
+  reasoning?: string
+  toolCalls?: StoredToolCall[]
+  /** The step asked for approval instead of running its tool calls. */
+  approval?: boolean
+  /** A tool message: its `tool_return_message` fields as they were streamed. */
+  toolReturn?: Record<string, unknown>
 }
 
-/** What a run was given: its thread's messages (this run's input included) and its memory. */
+/**
+ * What a run was given, as `/_sim/runs` and `LettaSim.runs()` show it: its thread's messages
+ * after the system prompt, this run's inputs included, as {role, text} (user, system and
+ * assistant inputs; the assistant's answers; neither reasoning nor tool calls or results),
+ * and the memory blocks as the thread's system prompt was last compiled: label → value.
+ */
 export type RunContext = {
   messages: Array<{ role: string; text: string }>
-  /** The memory blocks as the thread's system prompt was last compiled: label → value. */
   memory: Record<string, string>
 }
 
@@ -32,17 +54,80 @@ function inputText(content: unknown): string {
     .join('')
 }
 
-/** The answer messages a scenario writes, by message id, in order (the deltas joined). */
-export function answerMessages(steps: Step[]): Array<{ id: string; text: string }> {
-  const byId = new Map<string, string>()
-  for (const step of steps) {
-    if (!('frame' in step)) continue
-    const frame = step.frame as { message_type?: string; id?: string; content?: unknown }
-    if (frame.message_type !== 'assistant_message' || !frame.id) continue
-    byId.set(frame.id, (byId.get(frame.id) ?? '') + inputText(frame.content))
-  }
-  return [...byId].map(([id, text]) => ({ id, text }))
+type Frame = Record<string, unknown>
+
+/** The message frames a scenario plays, structured or raw (a replayed transcript). */
+function framesOf(steps: Step[]): Frame[] {
+  return steps.flatMap((step) => {
+    if ('frame' in step) return [step.frame as unknown as Frame]
+    if ('raw' in step) return [parseRawFrame(step.raw) ?? {}]
+    return []
+  })
 }
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : inputText(value))
+
+/** Joins a tool-call delta into the message's calls (name first, then argument fragments). */
+function addToolCall(message: ThreadMessage, delta: unknown): void {
+  const { name, arguments: args, tool_call_id } = (delta ?? {}) as Record<string, unknown>
+  if (typeof tool_call_id !== 'string') return
+  const calls = message.toolCalls ?? []
+  message.toolCalls = calls
+  let call = calls.find((candidate) => candidate.tool_call_id === tool_call_id)
+  if (!call) {
+    call = { name: '', arguments: '', tool_call_id }
+    calls.push(call)
+  }
+  if (typeof name === 'string' && name) call.name = name
+  if (typeof args === 'string') call.arguments += args
+}
+
+/** The fields of a `tool_return_message` after the envelope. */
+const TOOL_RETURN_FIELDS = [
+  'tool_return',
+  'status',
+  'tool_call_id',
+  'stdout',
+  'stderr',
+  'tool_returns',
+] as const
+
+/** The messages a run's frames store, in order of their first frame, under the frames' ids. */
+export function runMessages(steps: Step[], runId: string): ThreadMessage[] {
+  const byId = new Map<string, ThreadMessage>()
+  for (const frame of framesOf(steps)) {
+    const { id, message_type: type } = frame
+    if (typeof id !== 'string' || typeof type !== 'string') continue
+    const envelope = {
+      id,
+      date: isoSeconds(),
+      otid: typeof frame.otid === 'string' ? frame.otid : uuid(),
+      stepId: typeof frame.step_id === 'string' ? frame.step_id : null,
+      runId,
+    }
+    if (type === 'tool_return_message') {
+      const toolReturn = Object.fromEntries(TOOL_RETURN_FIELDS.map((key) => [key, frame[key]]))
+      toolReturn.name = frame.name ?? null
+      byId.set(id, { ...envelope, role: 'tool', text: text(frame.tool_return), toolReturn })
+      continue
+    }
+    const known = byId.get(id)
+    const message = known ?? { ...envelope, role: 'assistant' as const, text: '' }
+    if (type === 'reasoning_message')
+      message.reasoning = (message.reasoning ?? '') + text(frame.reasoning)
+    else if (type === 'assistant_message') message.text += text(frame.content)
+    else if (type === 'tool_call_message' || type === 'approval_request_message') {
+      addToolCall(message, frame.tool_call ?? frame.tool_calls)
+      if (type === 'approval_request_message') message.approval = true
+    } else continue
+    if (!known) byId.set(id, message)
+  }
+  return [...byId.values()]
+}
+
+/** Whether a message is part of a run's context as tests read it (see RunContext). */
+const conversational = (message: ThreadMessage): boolean =>
+  message.role !== 'tool' && !(message.role === 'assistant' && message.text === '')
 
 /**
  * Every thread's in-context messages, as Letta keeps them: a system message first (compiled
@@ -54,13 +139,16 @@ export class ThreadBook {
   private readonly threads = new Map<string, ThreadMessage[]>()
   private readonly compiled = new Map<string, Record<string, string>>()
 
-  /** A new thread with its system message compiled from `memory`. */
+  /** A new thread with its system message compiled from `memory`, then `copied` (a fork). */
   open(key: string, memory: Record<string, string>, copied: ThreadMessage[] = []): ThreadMessage[] {
     const system: ThreadMessage = {
       id: newId('message'),
       role: 'system',
-      text: 'system prompt',
-      date: new Date().toISOString(),
+      text: systemPrompt(memory),
+      date: isoSeconds(),
+      otid: null,
+      stepId: null,
+      runId: null,
     }
     const messages = [system, ...copied.filter((message) => message.role !== 'system')]
     this.threads.set(key, messages)
@@ -72,37 +160,58 @@ export class ThreadBook {
     return this.threads.get(key)
   }
 
-  recompile(key: string, memory: Record<string, string>): void {
+  /** The system prompt compiled again from `memory`; returns it (unchanged when `dryRun`). */
+  recompile(key: string, memory: Record<string, string>, dryRun = false): string {
+    const prompt = systemPrompt(memory)
+    const system = this.threads.get(key)?.[0]
+    if (dryRun) return prompt
+    if (system) system.text = prompt
     this.compiled.set(key, { ...memory })
+    return prompt
   }
 
-  /** Appends a send's input messages; returns what the run is given. */
+  /** Appends a send's input messages (roles user, assistant, system, in order); returns what the run is given. */
   input(key: string, messages: unknown[], memory: Record<string, string>): RunContext {
     const thread = this.threads.get(key) ?? this.open(key, memory)
     // The agent's own thread is rebuilt with the current memory at each step.
-    if (key.startsWith('agent:')) this.compiled.set(key, { ...memory })
+    if (key.startsWith('agent:')) this.recompile(key, memory)
     for (const message of messages) {
-      const { role, content } = (message ?? {}) as { role?: unknown; content?: unknown }
+      const { role, content, otid } = (message ?? {}) as Record<string, unknown>
       if (role !== 'user' && role !== 'assistant' && role !== 'system') continue
       thread.push({
         id: newId('message'),
         role,
         text: inputText(content),
-        date: new Date().toISOString(),
+        date: isoSeconds(),
+        otid: typeof otid === 'string' ? otid : uuid(),
+        stepId: null,
+        runId: null,
       })
     }
     return {
-      messages: thread.slice(1).map(({ role, text }) => ({ role, text })),
+      messages: thread
+        .slice(1)
+        .filter(conversational)
+        .map(({ role, text }) => ({ role, text })),
       memory: { ...(this.compiled.get(key) ?? memory) },
     }
   }
 
-  /** Appends a run's answers under the ids its frames carry. */
-  answer(key: string, answers: Array<{ id: string; text: string }>): void {
+  /**
+   * Ties the inputs just appended to their run (and its first step, as Letta does), then
+   * appends the run's answers under the ids its frames carry.
+   */
+  answer(key: string, runId: string, steps: Step[]): void {
     const thread = this.threads.get(key)
     if (!thread) return
-    for (const { id, text } of answers)
-      thread.push({ id, role: 'assistant', text, date: new Date().toISOString() })
+    const answers = runMessages(steps, runId)
+    const firstStep = answers.find((message) => message.stepId)?.stepId ?? null
+    for (const message of thread.slice(1)) {
+      if (message.runId !== null) continue
+      message.runId = runId
+      message.stepId = firstStep
+    }
+    thread.push(...answers)
   }
 
   delete(key: string): void {
@@ -114,6 +223,14 @@ export class ThreadBook {
     this.threads.clear()
     this.compiled.clear()
   }
+}
+
+/** The sim's stand-in for Letta's compiled system prompt: the memory blocks, one tag each. */
+export function systemPrompt(memory: Record<string, string>): string {
+  const blocks = Object.entries(memory).map(
+    ([label, value]) => `<${label}>\n<value>\n${value}\n</value>\n</${label}>`,
+  )
+  return `<memory_blocks>\n${blocks.join('\n\n')}\n</memory_blocks>`
 }
 
 /** One message send as a test reads it: which thread, and its input messages as "role: text". */

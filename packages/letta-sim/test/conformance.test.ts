@@ -65,6 +65,21 @@ const KNOWN_DIFFERENCES: Record<string, string[]> = {
   ],
 }
 
+/*
+ * Known differences the shape comparison does not see (values and behaviour), accepted:
+ * - The compiled system prompt is a stand-in: the blocks' values under `<memory_blocks>`, not
+ *   Letta's template (base instructions, block descriptions, metadata, recall counts).
+ * - A scenario's memory tool calls (memory_insert, …) leave the sim's blocks as they are; only
+ *   the blocks API changes them. On Letta the agent's own write changes the agent's memory (its
+ *   conversation, like every existing one, still sees it only after a recompile).
+ * - A run's messages are stored whole when it starts: a run cancelled, failed or cut mid-stream
+ *   keeps its inputs and every message of its scenario.
+ * - Tool-call arguments are stored as the scenario streamed them (compact JSON); Letta keeps the
+ *   model's text, and derives the listed parts' otids from the message id differently.
+ * - Not simulated: isolated_block_labels, compact, preview, the conversation stream route, and
+ *   created_at ties (the sim orders conversations by creation, Letta by time then id).
+ */
+
 // ---------------------------------------------------------------------------------------------
 // Shapes
 
@@ -103,6 +118,9 @@ function compare(
   const simType = typeOf(simValue)
   if (realType !== simType) return [`${path}: ${realType} in Letta, ${simType} in letta-sim`]
   if (depth === 0) return []
+  if (realType === 'array' && isMessageList(realValue) && isMessageList(simValue)) {
+    return compareMessageLists(realValue, simValue, path, subset, depth)
+  }
   if (realType === 'array') {
     const [realFirst] = realValue as unknown[]
     const [simFirst] = simValue as unknown[]
@@ -135,6 +153,34 @@ function compare(
     lines.push(...compare(realObject[key], simObject[key], `${path}.${key}`, subset, depth - 1))
   }
   return lines
+}
+
+type Listed = { message_type: string }
+
+/** A message list (`LettaMessageUnion[]`): every element names its message_type. */
+const isMessageList = (value: unknown): value is Listed[] =>
+  Array.isArray(value) &&
+  value.length > 0 &&
+  value.every((item) => typeof (item as Partial<Listed> | null)?.message_type === 'string')
+
+/**
+ * A message list is compared whole: the same message types in the same order (how a thread's
+ * steps are stored and split into parts), then each message's shape.
+ */
+function compareMessageLists(
+  realList: Listed[],
+  simList: Listed[],
+  path: string,
+  subset: boolean,
+  depth: number,
+): string[] {
+  const types = (list: Listed[]) => list.map((message) => message.message_type).join(',')
+  if (types(realList) !== types(simList)) {
+    return [`${path}: message types ${types(realList)} in Letta, ${types(simList)} in letta-sim`]
+  }
+  return realList.flatMap((message, index) =>
+    compare(message, simList[index], `${path}[${index}]`, subset, depth - 1),
+  )
 }
 
 type Frame = { event?: string; data: unknown; raw: string }
@@ -354,9 +400,23 @@ async function driveSim(): Promise<Record<string, Exchange>> {
       include_pings: true,
     },
   )
+  sim.enqueue(toolTurn())
+  out.conversation_tool_stream = await exchange(
+    'POST',
+    `/v1/conversations/${conversationId}/messages`,
+    {
+      messages: [{ role: 'user', content: 'I like tea' }],
+      stream_tokens: true,
+      include_pings: true,
+    },
+  )
   out.conversation_messages = await exchange(
     'GET',
     `/v1/conversations/${conversationId}/messages?order=asc`,
+  )
+  out.conversation_messages_default = await exchange(
+    'GET',
+    `/v1/conversations/default/messages?agent_id=${agent.id}&order=asc&limit=4`,
   )
   out.conversation_retrieve = await exchange('GET', `/v1/conversations/${conversationId}`)
   const inContext = (out.conversation_retrieve.json as { in_context_message_ids: string[] })
@@ -366,12 +426,34 @@ async function driveSim(): Promise<Record<string, Exchange>> {
     `/v1/conversations/${conversationId}/fork`,
     { message_id: inContext[2] },
   )
+  out.conversation_messages_page = await exchange(
+    'GET',
+    `/v1/conversations/${conversationId}/messages?after=${inContext[2]}&limit=3`,
+  )
+  out.conversation_fork = await exchange('POST', `/v1/conversations/${conversationId}/fork`)
+  out.conversation_update = await exchange('PATCH', `/v1/conversations/${conversationId}`, {
+    summary: 'owui-chat:renamed',
+  })
+  out.conversation_list = await exchange('GET', `/v1/conversations/?agent_id=${agent.id}`)
+  out.conversation_cancel_idle = await exchange(
+    'POST',
+    `/v1/conversations/${conversationId}/cancel`,
+    {},
+  )
   out.conversation_recompile = await exchange(
     'POST',
     `/v1/conversations/${conversationId}/recompile`,
   )
   out.conversation_delete = await exchange('DELETE', `/v1/conversations/${conversationId}`)
   out.conversation_retrieve_deleted = await exchange('GET', `/v1/conversations/${conversationId}`)
+  out.conversation_messages_deleted = await exchange(
+    'GET',
+    `/v1/conversations/${conversationId}/messages`,
+  )
+  out.conversation_list_after_delete = await exchange(
+    'GET',
+    `/v1/conversations/?agent_id=${agent.id}`,
+  )
 
   // Recorded with Redis: conversation locks exist only there on the real server.
   const busyAgent = await newAgent('rec-redis')
