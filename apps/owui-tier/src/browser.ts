@@ -31,6 +31,8 @@ export type SendOptions = {
   after?: BrowserTurn
   /** Regenerate this turn's answer: its user message again, a new sibling answer. */
   regenerate?: BrowserTurn
+  /** An edit of the first message of this turn's chat: a new first message, without a parent. */
+  editFirstOf?: BrowserTurn
   /** title_generation, tags_generation, follow_up_generation: what the browser asks for. */
   backgroundTasks?: Record<string, boolean>
 }
@@ -93,7 +95,7 @@ export class BrowserSession {
     const again = options.regenerate
     const userMessageId = again?.userMessageId ?? crypto.randomUUID()
     const parentId = again ? again.parentId : (options.after?.messageId ?? null)
-    const chatId = again?.chatId ?? options.after?.chatId
+    const chatId = again?.chatId ?? options.after?.chatId ?? options.editFirstOf?.chatId
     // A follow-up's chat already has events: this turn's are the ones from now on.
     const from = this.received.length
     const answer = await this.api.request<{ task_ids?: string[]; chat_id: string }>(

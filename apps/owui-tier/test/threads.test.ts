@@ -14,7 +14,16 @@ async function storedAnswer(turn: BrowserTurn): Promise<string> {
   return chat.chat.history.messages[turn.messageId]?.content ?? ''
 }
 
-async function say(text: string, options: { after?: BrowserTurn; regenerate?: BrowserTurn } = {}) {
+/** What the agent was given in the newest Letta run: its thread, as `role: text`. */
+const lastContext = () =>
+  (tier.stack.sim.runs().at(-1)?.messages ?? []).map(
+    (message) => `${message.role}: ${message.text}`,
+  )
+
+async function say(
+  text: string,
+  options: { after?: BrowserTurn; regenerate?: BrowserTurn; editFirstOf?: BrowserTurn } = {},
+) {
   const from = tier.stack.sim.requests.length
   const turn = await tier.tab.send({ model: tier.tutor, text, ...options })
   await tier.tab.finished(turn)
@@ -61,6 +70,17 @@ describe('a chat in the real OpenWebUI is one Letta conversation', () => {
       `assistant: ${firstAnswer.trim()}`,
       'user: And a tensor?',
     ])
+  })
+
+  test('an edit of the first message starts the chat over: the agent reads that message alone', async () => {
+    const first = await say('I study physics.')
+    const second = await say('Explain momentum.', { after: first.turn })
+    const edited = await say('I study chemistry.', { editFirstOf: first.turn })
+    expect(edited.turn.chatId).toBe(first.turn.chatId)
+    const [editSend] = edited.sends
+    expect(editSend?.thread).not.toBe(second.sends[0]?.thread as string)
+    expect(editSend?.messages).toEqual(['user: I study chemistry.'])
+    expect(lastContext()).toEqual(['user: I study chemistry.'])
   })
 
   test('regenerating an answer that wrote memory shows OpenWebUI’s toast, once', async () => {
