@@ -1,7 +1,9 @@
-"""Tiny local HTTP servers for what the real bridge never does: redirect, or end a stream early."""
+"""Tiny local HTTP servers for what the real bridge never does (redirect, end a stream early), and one
+that records what the pipe sends."""
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -47,3 +49,48 @@ async def stream_then_end(
         await asyncio.wait_for(abort.wait(), 10)
         request.transport.close()
     return response
+
+
+class RecordingBridge:
+    """A bridge that answers every message with `answer` and keeps each request's JSON body.
+
+    It runs its own event loop in a thread, so it outlives the loop of each harness turn (a
+    Chat runs every turn in a fresh `asyncio.run`).
+    """
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.bodies: list[dict] = []
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.bodies.append(await request.json())
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(frame(1, "answer.delta", {"text": self.answer}))
+        await response.write(frame(2, "done", {"stopReason": "end_turn"}))
+        return response
+
+    async def _start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        return f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+
+    def __enter__(self) -> "RecordingBridge":
+        self._thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
