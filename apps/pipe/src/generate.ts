@@ -21,7 +21,7 @@ import { Kind, OptionalKind } from '@sinclair/typebox'
 import runtime from './runtime.py' with { type: 'text' }
 
 /** Bumped when the pipe's behaviour changes without a protocol change. */
-export const PIPE_VERSION = '0.4.1'
+export const PIPE_VERSION = '0.4.2'
 
 /** OpenWebUI rewrites these substrings anywhere in a function file (OPENWEBUI_PIPE.md). */
 export const FORBIDDEN_SUBSTRINGS = ['from utils', 'from apps', 'from main', 'from config']

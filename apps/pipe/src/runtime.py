@@ -371,6 +371,24 @@ def _compacted(messages: list) -> bool:
     )
 
 
+# OpenWebUI 0.11 names every temporary chat of a browser tab `temporary:<socket id>` (`local:` in
+# older versions; src/lib/utils/chatId.ts, Chat.svelte initNewChat), so a new temporary chat would
+# read as an edit of the previous one's first message (a new thread, with the memory notice if
+# its answers wrote memory). Its first message tells them apart.
+TEMPORARY_CHAT_PREFIXES = ("temporary:", "local:")
+
+
+def _chat_key(chat_id: str, messages: Any, text: str) -> str:
+    """The chat id the bridge keeps a thread for: OpenWebUI's, or for a temporary chat that and
+    the fingerprint of its first message (the person's own words, as for `text` when it is this one)."""
+    if not chat_id.startswith(TEMPORARY_CHAT_PREFIXES):
+        return chat_id
+    listed = messages if isinstance(messages, list) else []
+    users = [message for message in listed if isinstance(message, dict) and message.get("role") == "user"]
+    first = _message_text(users[0]) if len(users) > 1 else text
+    return f"{chat_id}#{fingerprint(first)}"
+
+
 def _history(messages: Any) -> list[dict] | None:
     """The chat's visible messages before the current one, as the bridge compares them.
 
@@ -864,7 +882,7 @@ class Pipe:
         if chat_id:
             # Each chat is its own Letta thread; its history tells a next message from a
             # regenerate or an edit.
-            request[FIELD_CHAT_ID] = str(chat_id)
+            request[FIELD_CHAT_ID] = _chat_key(str(chat_id), body.get("messages"), text)
             history = _history(body.get("messages"))
             if history is not None:
                 request[FIELD_HISTORY] = history

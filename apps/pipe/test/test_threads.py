@@ -177,6 +177,41 @@ def test_a_second_message_while_the_chat_still_answers_says_so_in_the_chat(stack
     assert busy.error_box is None and busy.notifications == []
 
 
+def test_each_temporary_chat_of_a_browser_tab_is_its_own_thread(stack, pipe):
+    # OpenWebUI 0.11 names every temporary chat of a tab temporary:<socket id>.
+    user = {"id": f"threads-temporary-{uuid.uuid4().hex[:8]}"}
+    tab = f"temporary:{uuid.uuid4().hex[:20]}"
+    first = Chat(pipe, tab, valves=stack.valves, user=user)
+    first.send("Hello")
+    stack.enqueue(stack.scenarios["memoryWrite"])
+    first.send("I like tea.")
+    before = last_run(stack)
+    assert before["context"][0] == "user: Hello" and before["context"][-1] == "user: I like tea."
+    # A new temporary chat: a thread of its own, no word about the other chat's memory.
+    second = Chat(pipe, tab, valves=stack.valves, user=user)
+    seen = second.send("What is a vector?")
+    assert seen.notifications == []
+    assert last_run(stack)["context"] == ["user: What is a vector?"]
+    thread = last_run(stack)["thread"]
+    assert thread != before["thread"]
+    second.send("And a matrix?")
+    assert last_run(stack)["thread"] == thread
+    # The first one's regenerate is still one, notice included.
+    again = first.regenerate()
+    assert len(again.notifications) == 1
+    assert last_run(stack)["context"] == ["user: Hello", f"assistant: {answer_of(first, 1)}", "user: I like tea."]
+
+
+def test_a_temporary_chat_is_known_by_its_first_message_in_the_persons_own_words():
+    module, _ = load_module(PIPE_FILE)
+    wrapped = [{"role": "user", "content": "Use the context to answer.\n<context>…</context>\nHi"}]
+    key = module._chat_key("local:abc", wrapped, "Hi")
+    assert key == f"local:abc#{module.fingerprint('Hi')}"
+    later = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}, *wrapped]
+    assert module._chat_key("local:abc", later, "Next") == key
+    assert module._chat_key("3f2a-chat", later, "Next") == "3f2a-chat"
+
+
 def test_an_api_call_without_a_chat_uses_the_agents_own_thread(stack, pipe):
     since = len(stack.requests())
     seen = asyncio.run(chat(pipe, "Hi", valves=stack.valves, user={"id": "api-only"}, ui=False, stream=False))
