@@ -313,12 +313,17 @@ def _user_text(body: dict, metadata: dict | None) -> str:
     return _last_user_text(body.get("messages"))
 
 
-def fingerprint_text(text: str) -> str:
-    """What a fingerprint is taken of: packages/events history.ts `fingerprintText`, rule for rule."""
+def _without_blocks(text: str) -> str:
+    """An answer as the agent wrote it: the pipe's zero-width spaces and OpenWebUI's blocks gone."""
     text = FINGERPRINT_INERT.sub("", text)
     for block in FINGERPRINT_REMOVE:
         text = block.sub("", text)
-    return FINGERPRINT_IGNORED.sub("", unicodedata.normalize("NFC", text))
+    return text
+
+
+def fingerprint_text(text: str) -> str:
+    """What a fingerprint is taken of: packages/events history.ts `fingerprintText`, rule for rule."""
+    return FINGERPRINT_IGNORED.sub("", unicodedata.normalize("NFC", _without_blocks(text)))
 
 
 def _well_formed(text: str) -> str:
@@ -351,11 +356,7 @@ def _utf16_cut(text: str, limit: int) -> str:
 
 def _shown_text(role: str, text: str) -> str:
     """A message's text as the agent should read it: an answer without OpenWebUI's blocks."""
-    if role == "assistant":
-        text = FINGERPRINT_INERT.sub("", text)
-        for block in FINGERPRINT_REMOVE:
-            text = block.sub("", text)
-    return text.strip()
+    return (_without_blocks(text) if role == "assistant" else text).strip()
 
 
 # OpenWebUI's context compaction (ENABLE_CONTEXT_COMPACTION, off by default) drops a long chat's

@@ -84,14 +84,14 @@ function passages(value: unknown, output: string): SourceItem[] {
  * empty for other tools and for empty results.
  */
 export function toolSources(tool: string, output: string): SourceItem[] {
-  const value = parsed(output)
+  // Only the search tools' output is read (and parsed): every other tool return passes by.
   const items =
     tool === 'web_search'
-      ? webResults(value)
+      ? webResults(parsed(output))
       : tool === 'fetch_webpage'
-        ? webPage(value, output)
+        ? webPage(parsed(output), output)
         : tool === 'archival_memory_search'
-          ? passages(value, output)
+          ? passages(parsed(output), output)
           : tool === 'conversation_search' && output.trim()
             ? [{ title: 'Past conversations', text: cut(output.trim()) }]
             : []
