@@ -48,6 +48,8 @@ export class FrameMapper {
   stopReason: StopReason | undefined
   /** Frames of a type this bridge does not know (e.g. a newer Letta); ignored. */
   readonly unknownTypes: string[] = []
+  /** The answer as streamed so far (what the chat shows, for its fingerprint). */
+  answerText = ''
   /** Letta's id of the newest answer message: where a fork can cut the thread after this turn. */
   answerMessageId: string | undefined
   /** Every tool the agent called in this run. */
@@ -139,6 +141,7 @@ export class FrameMapper {
     // A second assistant message in the same run (after a tool call) starts a new paragraph.
     const separator = this.answerOtid !== undefined && this.answerOtid !== otid ? '\n\n' : ''
     this.answerOtid = otid
+    this.answerText += separator + text
     return [{ event: 'answer.delta', data: { text: separator + text } }]
   }
 

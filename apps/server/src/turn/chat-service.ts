@@ -252,7 +252,6 @@ export class ChatService {
   ): AsyncGenerator<BridgeEvent[]> {
     let tokenSeen = false
     const { agentId, conversationId } = prepared.target
-    const answer: string[] = []
     const upstream = new AbortController()
     let cutoff: Cutoff | undefined
     const cut = (why?: Cutoff) => {
@@ -292,8 +291,6 @@ export class ChatService {
           watchdog.touch()
           const events = frames.flatMap((frame) => mapper.map(frame))
           if (events.length === 0) continue
-          for (const event of events)
-            if (event.event === 'answer.delta') answer.push(event.data.text)
           if (!tokenSeen && events.some((event) => TOKEN_EVENTS.has(event.event))) {
             tokenSeen = true
             this.deps.metrics.firstTokenAfter((performance.now() - started) / 1000)
@@ -316,7 +313,7 @@ export class ChatService {
       finished = !signal.aborted
       await prepared.commit({
         completed: finished && mapper.stopReason !== undefined && COMPLETED.has(mapper.stopReason),
-        answer: answer.join(''),
+        answer: mapper.answerText,
         messageId: mapper.answerMessageId,
         wroteMemory: [...mapper.toolNames].some((name) => MEMORY_TOOLS.has(name)),
       })
