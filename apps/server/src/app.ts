@@ -1,6 +1,7 @@
 import { openapi } from '@elysiajs/openapi'
 import { PROTOCOL_VERSION } from '@letta-openwebui/events'
 import { Elysia } from 'elysia'
+import { AgentFolders } from './letta/agent-folders.ts'
 import { AgentDirectory } from './letta/agents.ts'
 import type { Letta } from './letta/client.ts'
 import { MemoryService } from './letta/memory.ts'
@@ -9,7 +10,7 @@ import type { Logger } from './log.ts'
 import { BridgeMetrics } from './metrics.ts'
 import { auth, keyChecker } from './modules/auth.ts'
 import { chat } from './modules/chat.ts'
-import { errors, MAX_BODY_BYTES } from './modules/errors.ts'
+import { errors, MAX_CHAT_BODY_BYTES } from './modules/errors.ts'
 import { health } from './modules/health.ts'
 import { memory } from './modules/memory.ts'
 import { metricsRoute } from './modules/metrics.ts'
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps) {
     agents,
     threads,
     templates: catalog,
+    folders: new AgentFolders(deps.letta, deps.logger),
     logger: deps.logger,
     idleTimeoutMs: deps.idleTimeoutMs,
     maxTurnMs: deps.maxTurnMs,
@@ -65,7 +67,7 @@ export function createApp(deps: AppDeps) {
   const probe = new LettaProbe(deps.letta, deps.lettaTarget, catalog, () => threads.probe())
   // Bun's own hard cap (a bare 413) sits above ours, so honest clients get the JSON 413 below it.
   // The key first, before the body is even looked at; then its size, depth and shape.
-  const app = new Elysia({ serve: { maxRequestBodySize: 2 * MAX_BODY_BYTES } })
+  const app = new Elysia({ serve: { maxRequestBodySize: 2 * MAX_CHAT_BODY_BYTES } })
     .use(auth(deps.bridgeApiKey))
     .use(errors(deps.logger))
     .use(

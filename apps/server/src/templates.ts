@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { TemplateInfo, TemplateList } from '@letta-openwebui/events'
-import { TemplateName } from '@letta-openwebui/events'
+import { FILE_MODES, literalUnion, TemplateName } from '@letta-openwebui/events'
 import type { Static } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
@@ -19,6 +19,20 @@ const AgentTemplate = Type.Object({
   persona: Type.String({ minLength: 1, description: 'The agent persona memory block.' }),
   human: Type.String({ description: 'Starting text of the block the agent keeps about the user.' }),
   tools: Type.Array(Type.String(), { description: 'Extra Letta tools, by name.' }),
+  images: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        'Whether the model can see: images people attach are sent to it; otherwise a message with one gets a sentence saying this agent cannot see images.',
+    }),
+  ),
+  files: Type.Optional(
+    literalUnion(FILE_MODES, {
+      default: 'inline',
+      description:
+        "Where attached files go: inline (their text with the message, cut to a budget) or folder (the agent's Letta folder, searched with its file tools; needs an embedding). The pipe's FILE_MODE valve may choose instead.",
+    }),
+  ),
   memoryCommand: Type.Optional(
     Type.Boolean({
       default: true,

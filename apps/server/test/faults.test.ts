@@ -72,7 +72,11 @@ describe('upstream faults', () => {
       code: 'letta_auth_failed',
     },
     { name: 'HTTP 403', scenario: () => httpError(403), code: 'letta_auth_failed' },
-    { name: 'HTTP 409 busy', scenario: () => httpError(409), code: 'letta_busy' },
+    {
+      name: 'HTTP 409 busy',
+      scenario: () => httpError(409, 'CONFLICT: Cannot send a new message: the agent is busy.'),
+      code: 'letta_busy',
+    },
     { name: 'HTTP 429', scenario: () => httpError(429), code: 'rate_limited' },
     { name: 'HTTP 500', scenario: () => httpError(500), code: 'letta_error' },
     { name: 'a stalled stream', scenario: () => stallAfter(3), code: 'stream_stalled' },

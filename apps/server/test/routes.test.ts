@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { ErrorBody, Health, PROTOCOL_VERSION, ROUTES, TemplateList } from '@letta-openwebui/events'
 import type { Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { MAX_CHAT_BODY_BYTES } from '../src/modules/errors.ts'
 import { PIPE_FILE } from '../src/modules/pipe-file.ts'
 import type { Stack } from './utils.ts'
 import { BRIDGE_KEY, chatBody, json, post, startStack } from './utils.ts'
@@ -231,7 +232,7 @@ describe('bridge routes', () => {
   })
 
   it('refuses a body over the size limit with 413 also when it comes without a Content-Length', async () => {
-    const text = JSON.stringify({ ...chatBody(), message: 'x'.repeat(300_000) })
+    const text = JSON.stringify({ ...chatBody(), label: 'human', value: 'x'.repeat(300_000) })
     const chunked = new ReadableStream<Uint8Array>({
       start(controller) {
         const bytes = new TextEncoder().encode(text)
@@ -240,7 +241,7 @@ describe('bridge routes', () => {
         controller.close()
       },
     })
-    const response = await fetch(`${stack.server.url}${ROUTES.chat}`, {
+    const response = await fetch(`${stack.server.url}${ROUTES.memoryUpdate}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${BRIDGE_KEY}` },
       body: chunked,
@@ -250,13 +251,23 @@ describe('bridge routes', () => {
     expect((await json<ErrorJson>(response)).code).toBe('payload_too_large')
   })
 
-  it('refuses a body over the size limit with 413', async () => {
-    const response = await post(stack.server, ROUTES.chat, {
+  it('refuses a body over the size limit with 413: 256 KB, and for a message to the agent what its images and files need', async () => {
+    const memory = await post(stack.server, ROUTES.memoryUpdate, {
       ...chatBody(),
-      message: 'x'.repeat(300_000),
+      label: 'human',
+      value: 'x'.repeat(300_000),
     })
-    expect(response.status).toBe(413)
-    expect((await json<ErrorJson>(response)).code).toBe('payload_too_large')
+    expect(memory.status).toBe(413)
+    expect((await json<ErrorJson>(memory)).code).toBe('payload_too_large')
+    // 300 KB is a message (the schema's length limit answers), 16 MB is too much for any.
+    const long = await post(stack.server, ROUTES.chat, { ...chatBody(), message: 'x'.repeat(300_000) })
+    expect(long.status).toBe(422)
+    const huge = await post(stack.server, ROUTES.chat, {
+      ...chatBody(),
+      images: [{ mediaType: 'image/png', data: 'A'.repeat(MAX_CHAT_BODY_BYTES) }],
+    })
+    expect(huge.status).toBe(413)
+    expect((await json<ErrorJson>(huge)).code).toBe('payload_too_large')
   })
 
   it('folds a turn into one JSON answer on /v1/chat', async () => {

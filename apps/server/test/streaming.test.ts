@@ -128,10 +128,18 @@ describe('streaming a turn', () => {
     expect(summarize(events).answer).toBe('Done.')
   })
 
-  it('ends an approval request with a clear message', async () => {
-    stack.sim.enqueue(approvalRequest({}))
-    const seen = summarize(await streamChat(stack.server))
-    expect(seen.errors).toEqual(['approval_required'])
+  it('ends a turn that asks for approval with the request: the tool, its whole arguments, no error', async () => {
+    const args = { to: 'teacher@example.org', subject: 'Extension request' }
+    stack.sim.enqueue(approvalRequest({ tool: { name: 'send_email', arguments: args } }))
+    const events = await streamChat(stack.server)
+    const seen = summarize(events)
+    const asked = events.flatMap((event) =>
+      event.event === 'approval.requested' ? [event.data] : [],
+    )
+    expect(asked).toHaveLength(1)
+    expect(asked[0]?.name).toBe('send_email')
+    expect(JSON.parse(asked[0]?.arguments ?? '')).toEqual(args)
+    expect(seen.errors).toEqual([])
     expect(seen.stopReason).toBe('requires_approval')
     expect(seen.doneCount).toBe(1)
   })

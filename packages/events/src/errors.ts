@@ -74,9 +74,18 @@ export const ERRORS = {
       'The agent took too long to answer and was stopped. Please try again, perhaps with a shorter question.',
     retryable: true,
   },
-  approval_required: {
+  approval_gone: {
     message:
-      'The agent asked for approval to use a tool; approvals are not supported in this chat yet.',
+      'Nothing is waiting for your approval any more (the agent has moved on). Send your message again if you still need it.',
+    retryable: false,
+  },
+  images_not_supported: {
+    message:
+      'This agent cannot see images, so your message was not sent. Send it again without the image, or choose an agent that can see.',
+    retryable: false,
+  },
+  image_too_large: {
+    message: 'An image is too large for the agent. Please send a smaller one.',
     retryable: false,
   },
   memory_disabled: {

@@ -1,5 +1,6 @@
 import type { Static, TObject } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
+import { ApprovalRequest } from './approvals.ts'
 import { ErrorBody } from './errors.ts'
 import { MAX_SOURCES, SourceItem } from './sources.ts'
 import { literalUnion } from './validation.ts'
@@ -75,6 +76,19 @@ export const EVENT_SCHEMAS = {
     {
       additionalProperties: false,
       description: "What a search tool found, from its full output (tool.finished's is cut).",
+    },
+  ),
+  'approval.requested': ApprovalRequest,
+  progress: Type.Object(
+    {
+      text: Type.String({
+        description: 'What the bridge is doing, e.g. "Adding notes.pdf to your agent\'s files".',
+      }),
+      done: Type.Boolean({ description: 'Whether that step is finished.' }),
+    },
+    {
+      additionalProperties: false,
+      description: 'A step of the turn before the agent answers, shown as a status line.',
     },
   ),
   usage: Type.Object(

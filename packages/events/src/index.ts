@@ -1,3 +1,24 @@
+export {
+  ApprovalDecision,
+  ApprovalRequest,
+  MAX_APPROVAL_ARGUMENT_CHARS,
+  MAX_APPROVAL_REASON_CHARS,
+  MAX_APPROVALS,
+} from './approvals.ts'
+export {
+  Attachment,
+  base64Chars,
+  FILE_MODES,
+  type FileMode,
+  IMAGE_MEDIA_TYPES,
+  ImagePart,
+  MAX_ATTACHMENTS,
+  MAX_FOLDER_FILE_CHARS,
+  MAX_IMAGE_BYTES,
+  MAX_IMAGES,
+  MAX_IMAGES_BYTES,
+  MAX_INLINE_FILE_CHARS,
+} from './attachments.ts'
 export { ERROR_CODES, ERRORS, ErrorBody, type ErrorCode, errorBody } from './errors.ts'
 export {
   type BridgeEvent,

@@ -1,5 +1,7 @@
 import type { Static } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
+import { ApprovalDecision, MAX_APPROVALS } from './approvals.ts'
+import { Attachment, FileModeField, ImagePart, MAX_ATTACHMENTS, MAX_IMAGES } from './attachments.ts'
 import { HistoryMessage, MAX_HISTORY_MESSAGES } from './history.ts'
 
 /** Longest user message the bridge accepts; Letta's context window is the real limit. */
@@ -49,8 +51,33 @@ export const ChatRequest = Type.Object(
     message: Type.String({
       minLength: 1,
       maxLength: MAX_MESSAGE_CHARS,
-      description: "The user's text, before OpenWebUI's RAG wrapping.",
+      description:
+        "The user's text, before OpenWebUI's RAG wrapping (with approvals: the message they belong to).",
     }),
+    images: Type.Optional(
+      Type.Array(ImagePart, {
+        minItems: 1,
+        maxItems: MAX_IMAGES,
+        description: 'Images attached to this message, for a template whose model can see.',
+      }),
+    ),
+    attachments: Type.Optional(
+      Type.Array(Attachment, {
+        minItems: 1,
+        maxItems: MAX_ATTACHMENTS,
+        description:
+          "Files attached to the chat, with their text: marked as attached, apart from the user's words.",
+      }),
+    ),
+    fileMode: Type.Optional(FileModeField),
+    approvals: Type.Optional(
+      Type.Array(ApprovalDecision, {
+        minItems: 1,
+        maxItems: MAX_APPROVALS,
+        description:
+          "The person's answers to the approval requests that ended this chat's last turn: the turn goes on with them instead of a new message.",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'One user message for their own Letta agent.' },
 )

@@ -1,5 +1,6 @@
 import type { Static } from '@sinclair/typebox'
 import { Type } from '@sinclair/typebox'
+import { ApprovalRequest } from './approvals.ts'
 import { ErrorBody } from './errors.ts'
 import { EVENT_SCHEMAS, STOP_REASONS } from './events.ts'
 import { TemplateName } from './request.ts'
@@ -35,6 +36,12 @@ export const ChatResult = Type.Object(
     error: Type.Optional(ErrorBody),
     notice: Type.Optional(
       Type.String({ description: 'The notice event of the turn, if any (about the chat itself).' }),
+    ),
+    approvals: Type.Optional(
+      Type.Array(ApprovalRequest, {
+        description:
+          'With stopReason requires_approval: what the agent waits for; answer with a request carrying approvals.',
+      }),
     ),
   },
   { additionalProperties: false, description: 'One complete agent turn.' },

@@ -1,6 +1,6 @@
 import type { LettaStreamingResponse } from '@letta-ai/letta-client/resources/agents/messages'
-import type { BridgeEvent, StopReason } from '@letta-openwebui/events'
-import { errorBody, STOP_REASONS } from '@letta-openwebui/events'
+import type { ApprovalRequest, BridgeEvent, StopReason } from '@letta-openwebui/events'
+import { MAX_APPROVAL_ARGUMENT_CHARS, MAX_APPROVALS, STOP_REASONS } from '@letta-openwebui/events'
 import { agentErrorBody } from './errors.ts'
 import { toolSources } from './tool-sources.ts'
 
@@ -20,8 +20,8 @@ type ToolReturnItem = {
   is_error?: boolean
 }
 
-function truncate(text: string): string {
-  return text.length <= TOOL_TEXT_LIMIT ? text : `${text.slice(0, TOOL_TEXT_LIMIT - 1)}…`
+function truncate(text: string, limit = TOOL_TEXT_LIMIT): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`
 }
 
 /** Letta content is a string in practice, but may be a list of `{ type: 'text', text }` parts. */
@@ -54,11 +54,20 @@ export class FrameMapper {
   answerMessageId: string | undefined
   /** Every tool the agent called in this run. */
   readonly toolNames = new Set<string>()
+  /** With stop reason requires_approval: the tool calls the agent waits to have answered. */
+  readonly approvals: ApprovalRequest[] = []
 
   private readonly segments = new Map<string, number>()
   private answerOtid: string | undefined
   private readonly tools = new Map<string, { name: string; arguments: string }>()
+  private readonly asked = new Map<string, { name: string; arguments: string }>()
   private lastToolId: string | undefined
+
+  /**
+   * `named`: tool calls answered by this run's request (approval decisions), whose returns
+   * arrive without their call: named as the agent called them.
+   */
+  constructor(private readonly named: ReadonlyMap<string, string> = new Map()) {}
 
   map(frame: LettaStreamingResponse): BridgeEvent[] {
     if ('run_id' in frame && typeof frame.run_id === 'string') this.runId ??= frame.run_id
@@ -90,17 +99,19 @@ export class FrameMapper {
         return this.answer(frame.otid ?? frame.id, contentText(frame.content))
       case 'tool_call_message':
         return this.toolCalls(frame.tool_calls, frame.tool_call)
+      case 'approval_request_message':
+        this.collect(this.asked, frame.tool_calls, frame.tool_call)
+        return []
+      case 'approval_response_message':
+        // Letta's echo of the decisions this run's request carried.
+        return []
       case 'tool_return_message':
         return this.toolReturns(
           frame.tool_returns?.length ? (frame.tool_returns as ToolReturnItem[]) : [frame],
         )
-      case 'approval_request_message':
-        return []
       case 'stop_reason':
         if (isStopReason(frame.stop_reason)) this.stopReason = frame.stop_reason
-        return frame.stop_reason === 'requires_approval'
-          ? [{ event: 'error', data: errorBody('approval_required') }]
-          : []
+        return frame.stop_reason === 'requires_approval' ? this.approvalRequests() : []
       case 'usage_statistics':
         return [
           {
@@ -146,30 +157,57 @@ export class FrameMapper {
   }
 
   private toolCalls(calls: unknown, single: ToolCallDelta | undefined): BridgeEvent[] {
-    // Token mode repeats the same delta in `tool_call` and `tool_calls`: read only one of them.
+    return this.collect(this.tools, calls, single).map(
+      ({ id, name }): BridgeEvent => ({ event: 'tool.started', data: { id, name } }),
+    )
+  }
+
+  /**
+   * Adds tool-call deltas to `into` (arguments accumulated by `tool_call_id`); returns the calls
+   * that are new. Token mode repeats the same delta in `tool_call` and `tool_calls`: only one
+   * of them is read.
+   */
+  private collect(
+    into: Map<string, { name: string; arguments: string }>,
+    calls: unknown,
+    single: ToolCallDelta | null | undefined,
+  ): { id: string; name: string }[] {
     const deltas: ToolCallDelta[] = Array.isArray(calls) ? calls : single ? [single] : []
-    const events: BridgeEvent[] = []
+    const started: { id: string; name: string }[] = []
     for (const delta of deltas) {
       const id = delta.tool_call_id ?? this.lastToolId
       if (!id) continue
-      let tool = this.tools.get(id)
+      let tool = into.get(id)
       if (!tool) {
         tool = { name: delta.name ?? 'tool', arguments: '' }
-        this.tools.set(id, tool)
+        into.set(id, tool)
         this.toolNames.add(tool.name)
-        events.push({ event: 'tool.started', data: { id, name: tool.name } })
+        started.push({ id, name: tool.name })
       }
       if (delta.arguments) tool.arguments += delta.arguments
       this.lastToolId = id
     }
-    return events
+    return started
+  }
+
+  /** The run stopped to ask: one event per tool call waiting for the person's decision. */
+  private approvalRequests(): BridgeEvent[] {
+    for (const [id, tool] of [...this.asked].slice(0, MAX_APPROVALS)) {
+      this.approvals.push({
+        id,
+        name: tool.name,
+        arguments: truncate(tool.arguments, MAX_APPROVAL_ARGUMENT_CHARS),
+      })
+    }
+    this.asked.clear()
+    return this.approvals.map((data): BridgeEvent => ({ event: 'approval.requested', data }))
   }
 
   private toolReturns(items: ToolReturnItem[]): BridgeEvent[] {
     const events: BridgeEvent[] = []
     for (const item of items) {
       const id = item.tool_call_id
-      const tool = this.tools.get(id) ?? { name: 'tool', arguments: '' }
+      const tool = this.tools.get(id) ?? { name: this.named.get(id) ?? 'tool', arguments: '' }
       if (!this.tools.has(id)) events.push({ event: 'tool.started', data: { id, name: tool.name } })
       this.tools.delete(id)
       const failed = item.status === 'error' || item.is_error === true

@@ -4,6 +4,7 @@ import type { TemplateCatalog } from '../templates.ts'
 import type { ChatService } from '../turn/chat-service.ts'
 import { foldTurn } from '../turn/fold.ts'
 import { sseResponse } from '../turn/sse-response.ts'
+import { MAX_CHAT_BODY_BYTES } from './errors.ts'
 import { jsonBody } from './json-body.ts'
 import { refuseBadPipeRequest } from './pipe-request.ts'
 
@@ -25,7 +26,7 @@ export const chat = (options: {
     .model({ 'chat.request': ChatRequest, 'chat.result': ChatResult })
     .guard({
       body: 'chat.request',
-      parse: jsonBody(ChatRequest),
+      parse: jsonBody(ChatRequest, MAX_CHAT_BODY_BYTES),
       beforeHandle: refuseBadPipeRequest(options.catalog),
     })
     .post(

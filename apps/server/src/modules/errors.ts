@@ -1,9 +1,31 @@
-import { ErrorBody, errorBody } from '@letta-openwebui/events'
+import {
+  base64Chars,
+  ErrorBody,
+  errorBody,
+  MAX_FOLDER_FILE_CHARS,
+  MAX_IMAGES_BYTES,
+  ROUTES,
+} from '@letta-openwebui/events'
 import { Elysia } from 'elysia'
 import type { Logger } from '../log.ts'
 
-/** Largest request body the bridge reads (a 32,000-character message plus user fields fits). */
+/**
+ * Largest request body the bridge reads: a 32,000-character message with the chat's history,
+ * or a memory edit, fits.
+ */
 export const MAX_BODY_BYTES = 256 * 1024
+/**
+ * Largest message to the agent: the above, the images a message may carry (base64) and the
+ * text of its files (up to 3 UTF-8 bytes per character), about 15 MB.
+ */
+export const MAX_CHAT_BODY_BYTES =
+  MAX_BODY_BYTES + base64Chars(MAX_IMAGES_BYTES) + 3 * MAX_FOLDER_FILE_CHARS
+
+const CHAT_ROUTES = new Set<string>([ROUTES.chat, ROUTES.chatStream])
+
+/** The body limit of a route: only messages to the agent carry images and files. */
+export const bodyLimitOf = (path: string): number =>
+  CHAT_ROUTES.has(path) ? MAX_CHAT_BODY_BYTES : MAX_BODY_BYTES
 
 /** A request refused before its handler: the status and the sentence to answer with. */
 export class RequestRejected extends Error {
@@ -36,12 +58,10 @@ export const errors = (logger: Logger) =>
     .model({ 'error.body': ErrorBody })
     .onRequest(({ request, set }) => {
       const length = Number(request.headers.get('content-length') ?? 0)
-      if (length > MAX_BODY_BYTES) {
+      const limit = bodyLimitOf(new URL(request.url).pathname)
+      if (length > limit) {
         set.status = 413
-        return errorBody(
-          'payload_too_large',
-          `The request body is larger than ${MAX_BODY_BYTES} bytes.`,
-        )
+        return errorBody('payload_too_large', `The request body is larger than ${limit} bytes.`)
       }
     })
     .onError({ as: 'global' }, ({ code, error, set }) => {

@@ -24,6 +24,10 @@ export type ThreadRecord = {
   seen: SeenMessage[]
   /** When, and against which memory, the conversation's system prompt was last compiled. */
   compiled?: CompiledStamp
+  /** The last turn stopped for the person's approval: the answer it had shown until then. */
+  awaiting?: string
+  /** OpenWebUI ids of the files the conversation has been given (sent once per thread). */
+  files?: string[]
 }
 
 /**
@@ -79,22 +83,34 @@ export class SqliteThreadStore implements ThreadStore {
       conversation_id TEXT NOT NULL,
       seen TEXT NOT NULL,
       compiled TEXT,
+      state TEXT,
       updated_at INTEGER NOT NULL,
       PRIMARY KEY (user_id, template, chat_id)
     ) WITHOUT ROWID`)
+    // A data directory from before approvals and files.
+    const columns = this.db.query<{ name: string }, []>('PRAGMA table_info(threads)').all()
+    if (!columns.some((column) => column.name === 'state'))
+      this.db.run('ALTER TABLE threads ADD COLUMN state TEXT')
     this.db.run('CREATE INDEX IF NOT EXISTS threads_by_age ON threads (updated_at)')
     this.select = this.db.query<
-      { agent_id: string; conversation_id: string; seen: string; compiled: string | null },
+      {
+        agent_id: string
+        conversation_id: string
+        seen: string
+        compiled: string | null
+        state: string | null
+      },
       [string, string, string]
     >(
-      'SELECT agent_id, conversation_id, seen, compiled FROM threads WHERE user_id = ? AND template = ? AND chat_id = ?',
+      'SELECT agent_id, conversation_id, seen, compiled, state FROM threads WHERE user_id = ? AND template = ? AND chat_id = ?',
     )
     this.upsert = this.db.query(
-      `INSERT INTO threads (user_id, template, chat_id, agent_id, conversation_id, seen, compiled, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO threads (user_id, template, chat_id, agent_id, conversation_id, seen, compiled, state, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (user_id, template, chat_id) DO UPDATE SET
          agent_id = excluded.agent_id, conversation_id = excluded.conversation_id,
-         seen = excluded.seen, compiled = excluded.compiled, updated_at = excluded.updated_at`,
+         seen = excluded.seen, compiled = excluded.compiled, state = excluded.state,
+         updated_at = excluded.updated_at`,
     )
     this.remove = this.db.query(
       'DELETE FROM threads WHERE user_id = ? AND template = ? AND chat_id = ?',
@@ -110,6 +126,7 @@ export class SqliteThreadStore implements ThreadStore {
       conversationId: row.conversation_id,
       seen: JSON.parse(row.seen) as SeenMessage[],
       ...(row.compiled ? { compiled: JSON.parse(row.compiled) as CompiledStamp } : {}),
+      ...(row.state ? (JSON.parse(row.state) as Pick<ThreadRecord, 'awaiting' | 'files'>) : {}),
     }
   }
 
@@ -122,6 +139,9 @@ export class SqliteThreadStore implements ThreadStore {
       record.conversationId,
       JSON.stringify(record.seen),
       record.compiled ? JSON.stringify(record.compiled) : null,
+      record.awaiting !== undefined || record.files?.length
+        ? JSON.stringify({ awaiting: record.awaiting, files: record.files })
+        : null,
       Date.now(),
     )
   }

@@ -1,6 +1,6 @@
 import { APIError } from '@letta-ai/letta-client'
 import type { MessageCreate } from '@letta-ai/letta-client/resources/agents/agents'
-import type { HistoryMessage } from '@letta-openwebui/events'
+import type { Attachment, HistoryMessage } from '@letta-openwebui/events'
 import { fingerprint, MAX_HISTORY_MESSAGES } from '@letta-openwebui/events'
 import type { Letta } from '../letta/client.ts'
 import { isNotFound } from '../letta/errors.ts'
@@ -9,7 +9,7 @@ import { planThread } from './thread-plan.ts'
 import type { ChatKey, CompiledStamp, SeenMessage, ThreadStore } from './thread-store.ts'
 
 /** How a turn found its thread, for the log and the metrics. */
-export type ThreadKind = 'default' | 'new' | 'continue' | 'fork' | 'restart'
+export type ThreadKind = 'default' | 'new' | 'continue' | 'fork' | 'restart' | 'approval'
 
 /** Where a turn's messages go: the agent's own thread, or one of its conversations. */
 export type ThreadTarget =
@@ -20,6 +20,8 @@ export type ThreadTarget =
 export type TurnOutcome = {
   /** The run finished (any stop reason but an error or a cancel): the thread holds the turn. */
   completed: boolean
+  /** The run stopped to ask the person's approval: the thread holds the turn so far. */
+  awaiting: boolean
   /** The answer as streamed, for its fingerprint. */
   answer: string
   /** Letta's id of the answer's last message. */
@@ -30,8 +32,10 @@ export type TurnOutcome = {
 export type PreparedTurn = {
   target: ThreadTarget
   kind: ThreadKind
-  /** Carried messages the thread lacks, then the person's message. */
+  /** Carried messages the thread lacks; the person's message goes after them. */
   input: MessageCreate[]
+  /** The request's files this thread has not been given yet. */
+  attachments: Attachment[]
   /** Said to the person before the answer, once. */
   notice?: string
   /** Records what the thread now holds. */
@@ -54,6 +58,12 @@ export const RECOMPILE_AFTER_MS = 10 * 60_000
 
 /** The seen list grows no further than the history a request can bring. */
 const MAX_SEEN = MAX_HISTORY_MESSAGES + 2
+/** Files remembered per thread as given (the newest); an older one would be given again. */
+const MAX_FILES_REMEMBERED = 200
+
+/** An answer continued after an approval: the parts as the chat shows them, one paragraph apart. */
+const joinAnswer = (before: string, after: string): string =>
+  before && after ? `${before}\n\n${after}` : before + after
 
 const toInput = (message: HistoryMessage): MessageCreate[] =>
   message.text ? [{ role: message.role, content: message.text }] : []
@@ -140,22 +150,28 @@ export class ThreadDirectory {
     return this.conversations
   }
 
+  /** The agent's own thread: nothing to look up, nothing to record but memory writes. */
+  private direct(agentId: string, attachments: Attachment[]): PreparedTurn {
+    return {
+      target: { agentId },
+      kind: 'default',
+      input: [],
+      attachments,
+      commit: async (outcome) => {
+        if (outcome.wroteMemory) this.memoryChanged(agentId)
+      },
+      forget: async () => {},
+    }
+  }
+
   async prepare(
     chat: ChatKey | undefined,
     agentId: string,
     message: string,
     history: HistoryMessage[] | undefined,
+    attachments: Attachment[] = [],
   ): Promise<PreparedTurn> {
-    const user: MessageCreate = { role: 'user', content: message, otid: crypto.randomUUID() }
-    const direct = (): PreparedTurn => ({
-      target: { agentId },
-      kind: 'default',
-      input: [user],
-      commit: async (outcome) => {
-        if (outcome.wroteMemory) this.memoryChanged(agentId)
-      },
-      forget: async () => {},
-    })
+    const direct = () => this.direct(agentId, attachments)
     if (!chat || this.conversations === false) return direct()
 
     const record = await this.store.get(chat)
@@ -167,12 +183,14 @@ export class ThreadDirectory {
     let carry: HistoryMessage[]
     let notice: string | undefined
     let compiled: CompiledStamp | undefined
+    let given: string[] = []
     const plan = known ? planThread(known.seen, history) : undefined
     if (known && plan?.kind === 'continue') {
       kind = 'continue'
       conversationId = known.conversationId
       kept = known.seen
       carry = plan.carry
+      given = known.files ?? []
       compiled = await this.freshen(agentId, conversationId, known.compiled)
     } else {
       if (plan?.kind === 'rewind' && plan.discarded.some((message) => message.wroteMemory)) {
@@ -201,14 +219,16 @@ export class ThreadDirectory {
       await this.store.put(chat, { agentId, conversationId, seen: kept, compiled })
     }
     const delivered = [...kept, ...carry.map(seenOf)]
+    const fresh = attachments.filter((file) => !given.includes(file.id))
     return {
       target: { agentId, conversationId },
       kind,
-      input: [...carry.flatMap(toInput), user],
+      input: carry.flatMap(toInput),
+      attachments: fresh,
       notice,
       commit: async (outcome) => {
         if (outcome.wroteMemory) this.memoryChanged(agentId)
-        if (!outcome.completed) {
+        if (!outcome.completed && !outcome.awaiting) {
           // Whether Letta kept the message of a failed or stopped run is unknown: the chat's
           // next message carries what the person saw instead.
           return
@@ -229,9 +249,61 @@ export class ThreadDirectory {
             conversationId,
             seen: seen.slice(0, MAX_SEEN),
             ...(compiled ? { compiled } : {}),
+            ...(outcome.awaiting ? { awaiting: outcome.answer } : {}),
+            files: [...given, ...fresh.map((file) => file.id)].slice(-MAX_FILES_REMEMBERED),
           })
         } catch (error) {
           // The answer stands; the chat's next message then carries what the thread lacks.
+          this.logger.error('could not record the chat thread', { cause: String(error) })
+        }
+      },
+      forget: () => this.store.delete(chat),
+    }
+  }
+
+  /**
+   * The thread whose last turn stopped for the person's approval, for the request that brings
+   * their decisions; undefined when the chat has no such thread (then nothing waits for them).
+   * The turn's answer goes on where it stopped: it is recorded as one answer with the part
+   * shown before the approval.
+   */
+  async prepareApproval(
+    chat: ChatKey | undefined,
+    agentId: string,
+  ): Promise<PreparedTurn | undefined> {
+    if (!chat || this.conversations === false) return this.direct(agentId, [])
+    const known = await this.store.get(chat)
+    if (known?.agentId !== agentId || known.awaiting === undefined) return undefined
+    const before = known.awaiting
+    return {
+      target: { agentId, conversationId: known.conversationId },
+      kind: 'approval',
+      input: [],
+      attachments: [],
+      commit: async (outcome) => {
+        if (outcome.wroteMemory) this.memoryChanged(agentId)
+        if (!outcome.completed && !outcome.awaiting) return
+        const answer = joinAnswer(before, outcome.answer)
+        const last = known.seen.at(-1)
+        const seen =
+          last?.role === 'assistant'
+            ? [
+                ...known.seen.slice(0, -1),
+                {
+                  role: 'assistant' as const,
+                  fp: fingerprint(answer),
+                  ...(outcome.messageId ? { messageId: outcome.messageId } : {}),
+                  ...(last.wroteMemory || outcome.wroteMemory ? { wroteMemory: true } : {}),
+                },
+              ]
+            : known.seen
+        try {
+          await this.store.put(chat, {
+            ...known,
+            seen,
+            awaiting: outcome.awaiting ? answer : undefined,
+          })
+        } catch (error) {
           this.logger.error('could not record the chat thread', { cause: String(error) })
         }
       },

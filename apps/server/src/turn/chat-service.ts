@@ -1,22 +1,47 @@
-import type { BridgeEvent, ChatRequest, ErrorBody, StopReason } from '@letta-openwebui/events'
-import { errorBody } from '@letta-openwebui/events'
+import type { MessageCreate } from '@letta-ai/letta-client/resources/agents/agents'
+import type { ApprovalCreate } from '@letta-ai/letta-client/resources/agents/messages'
+import type {
+  Attachment,
+  BridgeEvent,
+  ChatRequest,
+  ErrorBody,
+  StopReason,
+} from '@letta-openwebui/events'
+import {
+  errorBody,
+  MAX_FOLDER_FILE_CHARS,
+  MAX_IMAGE_BYTES,
+  MAX_IMAGES_BYTES,
+  MAX_INLINE_FILE_CHARS,
+} from '@letta-openwebui/events'
+import type { AgentFolders } from '../letta/agent-folders.ts'
 import type { AgentDirectory } from '../letta/agents.ts'
 import { RunCanceller } from '../letta/cancel.ts'
 import type { Letta } from '../letta/client.ts'
 import { configurationCause, isNotFound, lettaErrorBody } from '../letta/errors.ts'
 import { lettaFrames } from '../letta/frame-stream.ts'
 import { FrameMapper } from '../letta/frames-to-events.ts'
+import {
+  approvalMessage,
+  denialOfPending,
+  isNothingPending,
+  pendingApprovalOf,
+} from '../letta/pending-approval.ts'
 import type { Logger } from '../log.ts'
 import type { BridgeMetrics } from '../metrics.ts'
-import type { TemplateCatalog } from '../templates.ts'
+import type { AgentTemplate, TemplateCatalog } from '../templates.ts'
 import type { PreparedTurn, ThreadDirectory } from '../threads/threads.ts'
+import { inlineFiles } from './attached-files.ts'
 import { IdleWatchdog } from './idle-watchdog.ts'
+import type { FileNote } from './user-message.ts'
+import { userMessage } from './user-message.ts'
 
 export type ChatDeps = {
   letta: Letta
   agents: AgentDirectory
   threads: ThreadDirectory
   templates: TemplateCatalog
+  folders: AgentFolders
   logger: Logger
   /** Upstream silence (not even a Letta ping) after which the stream counts as stalled. */
   idleTimeoutMs: number
@@ -26,7 +51,16 @@ export type ChatDeps = {
 }
 
 /** Errors that are the bridge's own refusals, not something Letta (or the way to it) did. */
-const NOT_LETTA_ERRORS = new Set(['agent_busy', 'chat_busy', 'turn_timeout', 'internal_error'])
+const NOT_LETTA_ERRORS = new Set([
+  'agent_busy',
+  'chat_busy',
+  'turn_timeout',
+  'internal_error',
+  'approval_gone',
+  'images_not_supported',
+  'image_too_large',
+  'payload_too_large',
+])
 
 /** Letta's stop reasons for a run that ran to its end: the thread holds the whole turn. */
 const COMPLETED = new Set<StopReason>([
@@ -51,6 +85,16 @@ const MEMORY_TOOLS = new Set([
 
 /** Events that put the agent's words in front of the person: the end of "time to first token". */
 const TOKEN_EVENTS = new Set(['reasoning.delta', 'reasoning.hidden', 'answer.delta'])
+
+/** What a message to Letta is: the person's (after carried ones), or their approval decisions. */
+type LettaInput = MessageCreate | ApprovalCreate
+
+/** Decoded bytes of base64 text. */
+const decodedBytes = (data: string): number =>
+  Math.floor((data.length * 3) / 4) - (data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0)
+
+/** "5 MB": a byte limit as the person reads it. */
+const megabytes = (bytes: number): string => `${Math.round(bytes / (1024 * 1024))} MB`
 
 /** Why a turn ended, for the request log. */
 type Outcome = 'ok' | 'error' | 'client_closed' | 'client_stalled'
@@ -115,18 +159,21 @@ export class ChatService {
   async *turn(request: ChatRequest, signal: AbortSignal): AsyncGenerator<BridgeEvent[]> {
     const started = performance.now()
     const template = request.template ?? this.deps.templates.defaultTemplate
-    const mapper = new FrameMapper()
+    const decisions = request.approvals
+    const mapper = new FrameMapper(
+      new Map(decisions?.map((decision) => [decision.id, decision.name])),
+    )
     const log: Record<string, string | number | undefined> = { userId: request.user.id, template }
     let stopReason: StopReason = 'end_turn'
     let outcome: Outcome = 'ok'
     const overdue = new AbortController()
     const turnTimer = setTimeout(() => overdue.abort(), this.deps.maxTurnMs)
     try {
+      const settings = this.deps.templates.get(template)
+      if (!decisions) this.checkAttachments(request, settings)
       for (let attempt = 1; ; attempt++) {
-        const agentId = await abortable(
-          this.deps.agents.resolve(request.user, template),
-          AbortSignal.any([signal, overdue.signal]),
-        )
+        const waits = AbortSignal.any([signal, overdue.signal])
+        const agentId = await abortable(this.deps.agents.resolve(request.user, template), waits)
         log.agentId = agentId
         const chat = request.chatId
           ? { userId: request.user.id, template, chatId: request.chatId }
@@ -142,10 +189,20 @@ export class ChatService {
         let prepared: PreparedTurn
         let held: string
         try {
-          prepared = await abortable(
-            this.deps.threads.prepare(chat, agentId, request.message, request.history),
-            AbortSignal.any([signal, overdue.signal]),
+          const found = await abortable(
+            decisions
+              ? this.deps.threads.prepareApproval(chat, agentId)
+              : this.deps.threads.prepare(
+                  chat,
+                  agentId,
+                  request.message,
+                  request.history,
+                  request.attachments,
+                ),
+            waits,
           )
+          if (!found) throw new TurnFailure(errorBody('approval_gone'))
+          prepared = found
           // The agent's own thread (no chat, or a Letta without conversations): one at a time.
           held = prepared.target.conversationId
             ? (chatLock as string)
@@ -159,13 +216,25 @@ export class ChatService {
         log.conversationId = prepared.target.conversationId
         this.deps.metrics.threadPrepared(prepared.kind)
         if (prepared.notice) yield [{ event: 'notice', data: { text: prepared.notice } }]
+        // Released by runOnThread once it runs; until then here, whatever ends the turn.
+        let handedOver = false
         try {
-          yield* this.runOnThread(prepared, held, mapper, signal, overdue.signal, started)
+          let input: LettaInput[]
+          if (decisions) {
+            input = [approvalMessage(decisions)]
+          } else {
+            const files: FileNote[] = []
+            for await (const events of this.fileNotes(request, settings, prepared, files, waits))
+              yield events
+            input = [...prepared.input, userMessage(request.message, request.images ?? [], files)]
+          }
+          handedOver = true
+          yield* this.runOnThread(prepared, input, held, mapper, signal, overdue.signal, started)
           break
         } catch (error) {
           // The agent or its conversation was deleted behind our back: nothing reached Letta,
           // so provision anew (a new conversation carries the chat's visible messages).
-          if (attempt === 1 && isNotFound(error) && mapper.runId === undefined) {
+          if (attempt === 1 && !decisions && isNotFound(error) && mapper.runId === undefined) {
             this.deps.logger.warn('agent or conversation missing, re-provisioning', {
               agentId,
               conversationId: prepared.target.conversationId,
@@ -175,11 +244,15 @@ export class ChatService {
             await prepared.forget()
             continue
           }
+          if (decisions && mapper.runId === undefined && isNothingPending(error)) {
+            throw new TurnFailure(errorBody('approval_gone'))
+          }
           throw error
+        } finally {
+          if (!handedOver) this.busy.delete(held)
         }
       }
       if (mapper.stopReason) stopReason = mapper.stopReason
-      if (mapper.stopReason === 'requires_approval') outcome = 'error'
     } catch (error) {
       if (signal.aborted) {
         outcome = clientOutcome(signal)
@@ -234,6 +307,84 @@ export class ChatService {
     )
   }
 
+  /**
+   * Images for a model that cannot see them, or beyond the size limits, and files beyond what a
+   * message may carry are refused here, before anything reaches Letta.
+   */
+  private checkAttachments(request: ChatRequest, settings: AgentTemplate | undefined): void {
+    const fileChars = (request.attachments ?? []).reduce((sum, file) => sum + file.text.length, 0)
+    if (fileChars > MAX_FOLDER_FILE_CHARS) {
+      throw new TurnFailure(
+        errorBody(
+          'payload_too_large',
+          `The attached files hold more than ${MAX_FOLDER_FILE_CHARS.toLocaleString('en')} characters of text, the most one message may carry.`,
+        ),
+      )
+    }
+    const images = request.images ?? []
+    if (images.length === 0 || !settings) return
+    if (!settings.images) throw new TurnFailure(errorBody('images_not_supported'))
+    const sizes = images.map((image) => decodedBytes(image.data))
+    if (sizes.some((size) => size > MAX_IMAGE_BYTES)) {
+      throw new TurnFailure(
+        errorBody(
+          'image_too_large',
+          `An image is larger than ${megabytes(MAX_IMAGE_BYTES)}, the most the agent takes. Please send a smaller one.`,
+        ),
+      )
+    }
+    if (sizes.reduce((sum, size) => sum + size, 0) > MAX_IMAGES_BYTES) {
+      throw new TurnFailure(
+        errorBody(
+          'image_too_large',
+          `The images add up to more than ${megabytes(MAX_IMAGES_BYTES)}, the most the agent takes with one message. Please send fewer or smaller ones.`,
+        ),
+      )
+    }
+  }
+
+  /**
+   * The files this thread has not been given yet, as the agent will read of them (into `notes`):
+   * stored in the agent's Letta folder (folder mode; progress shown as status lines), or their
+   * text with the message, cut to the inline budget. A file the folder could not take goes
+   * inline, and the person is told.
+   */
+  private async *fileNotes(
+    request: ChatRequest,
+    settings: AgentTemplate | undefined,
+    prepared: PreparedTurn,
+    notes: FileNote[],
+    signal: AbortSignal,
+  ): AsyncGenerator<BridgeEvent[]> {
+    let inline: Attachment[] = prepared.attachments
+    const mode = request.fileMode ?? settings?.files ?? 'inline'
+    if (mode === 'folder' && inline.length > 0) {
+      const names = inline.map((file) => file.name).join(', ')
+      const step = `Adding ${names} to your agent's files`
+      yield [{ event: 'progress', data: { text: step, done: false } }]
+      const { stored, failed } = await this.deps.folders.store(
+        prepared.target.agentId,
+        settings?.embedding,
+        inline,
+        signal,
+      )
+      yield [{ event: 'progress', data: { text: step, done: true } }]
+      notes.push(...stored)
+      inline = failed
+      if (failed.length > 0) {
+        yield [
+          {
+            event: 'notice',
+            data: {
+              text: `Your agent's files could not take ${failed.map((file) => file.name).join(', ')}, so the text went with your message instead (the first ${MAX_INLINE_FILE_CHARS.toLocaleString('en')} characters).`,
+            },
+          },
+        ]
+      }
+    }
+    notes.push(...inlineFiles(inline))
+  }
+
   /** Takes a thread's busy mark, or fails with the sentence for a thread that is answering. */
   private claim(key: string, code: 'chat_busy' | 'agent_busy'): string {
     if (this.busy.has(key)) throw new TurnFailure(errorBody(code))
@@ -244,6 +395,7 @@ export class ChatService {
   /** Streams one run on the prepared thread; `held` (the thread's busy mark) is released here. */
   private async *runOnThread(
     prepared: PreparedTurn,
+    input: LettaInput[],
     held: string,
     mapper: FrameMapper,
     signal: AbortSignal,
@@ -274,17 +426,7 @@ export class ChatService {
     try {
       if (deadline.aborted) throw new TurnFailure(this.overdueBody())
       sentAt = new Date()
-      const send = {
-        messages: prepared.input,
-        streaming: true,
-        stream_tokens: true,
-        include_pings: true,
-      } as const
-      const options = { signal: upstream.signal, maxRetries: 0 }
-      const response = await (conversationId
-        ? this.deps.letta.conversations.messages.create(conversationId, send, options)
-        : this.deps.letta.agents.messages.create(agentId, send, options)
-      ).asResponse()
+      const response = await this.send(prepared, input, upstream.signal)
       this.openUpstreams++
       try {
         for await (const frames of lettaFrames(response)) {
@@ -313,6 +455,7 @@ export class ChatService {
       finished = !signal.aborted
       await prepared.commit({
         completed: finished && mapper.stopReason !== undefined && COMPLETED.has(mapper.stopReason),
+        awaiting: finished && mapper.stopReason === 'requires_approval',
         answer: mapper.answerText,
         messageId: mapper.answerMessageId,
         wroteMemory: [...mapper.toolNames].some((name) => MEMORY_TOOLS.has(name)),
@@ -333,6 +476,43 @@ export class ChatService {
       } else {
         this.busy.delete(held)
       }
+    }
+  }
+
+  /**
+   * Opens the Letta stream of one run. A thread still waiting for an approval (the person left
+   * the dialog unanswered, or another client's run asked) refuses a new message: the request is
+   * sent again with a refusal of that approval first, so the agent is never left stuck.
+   */
+  private async send(
+    prepared: PreparedTurn,
+    input: LettaInput[],
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const { agentId, conversationId } = prepared.target
+    const open = (messages: LettaInput[]) => {
+      const send = { messages, streaming: true, stream_tokens: true, include_pings: true } as const
+      const options = { signal, maxRetries: 0 }
+      return (
+        conversationId
+          ? this.deps.letta.conversations.messages.create(conversationId, send, options)
+          : this.deps.letta.agents.messages.create(agentId, send, options)
+      ).asResponse()
+    }
+    try {
+      return await open(input)
+    } catch (error) {
+      const pending = pendingApprovalOf(error)
+      if (
+        pending === undefined ||
+        input.some((message) => 'type' in message && message.type === 'approval')
+      )
+        throw error
+      this.deps.logger.info('a pending approval was refused for a new message', {
+        agentId,
+        conversationId,
+      })
+      return open([await denialOfPending(this.deps.letta, prepared.target, pending), ...input])
     }
   }
 }

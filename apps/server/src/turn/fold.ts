@@ -25,6 +25,9 @@ export async function foldTurn(batches: AsyncIterable<BridgeEvent[]>): Promise<C
         case 'notice':
           result.notice = data.text
           break
+        case 'approval.requested':
+          result.approvals = [...(result.approvals ?? []), data]
+          break
         case 'done':
           result.stopReason = data.stopReason
           break

@@ -1,0 +1,122 @@
+import { APIError } from '@letta-ai/letta-client'
+import type { ApprovalCreate } from '@letta-ai/letta-client/resources/agents/messages'
+import type { ApprovalDecision } from '@letta-openwebui/events'
+import type { ThreadTarget } from '../threads/threads.ts'
+import type { Letta } from './client.ts'
+
+/** Told to the agent when the person sends a new message instead of answering its request. */
+export const NEW_MESSAGE_REASON =
+  'The person sent a new message instead of answering this approval request.'
+
+/** How many of the thread's newest messages are searched for the pending request. */
+const NEWEST_MESSAGES = 10
+
+/** Letta's words when a message meets a pending approval (letta/errors.py PendingApprovalError). */
+const PENDING_WORDS = /waiting for approval/i
+/** Letta's words when approvals arrive and nothing waits for them (letta/agents/helpers.py). */
+const NOTHING_PENDING_WORDS = /no tool call is currently awaiting approval|invalid tool call ids/i
+
+function detailOf(error: unknown): unknown {
+  return error instanceof APIError
+    ? (error.error as { detail?: unknown } | undefined)?.detail
+    : undefined
+}
+
+/**
+ * Letta refused a message because the thread waits for an approval: a 409 whose detail is
+ * `{code: "PENDING_APPROVAL", pending_request_id}` (the messages routes) or the error's sentence
+ * (the app's handler). Returns the pending request's message id, "" when Letta did not say it,
+ * and undefined for any other error.
+ */
+export function pendingApprovalOf(error: unknown): string | undefined {
+  if (!(error instanceof APIError) || error.status !== 409) return undefined
+  const detail = detailOf(error)
+  if (detail && typeof detail === 'object') {
+    const { code, pending_request_id: id } = detail as {
+      code?: unknown
+      pending_request_id?: unknown
+    }
+    if (code === 'PENDING_APPROVAL') return typeof id === 'string' ? id : ''
+  }
+  return typeof detail === 'string' && PENDING_WORDS.test(detail) ? '' : undefined
+}
+
+/** Letta refused approvals because nothing (or something else) waits for them. */
+export function isNothingPending(error: unknown): boolean {
+  if (!(error instanceof APIError) || error.status === undefined || error.status >= 500) {
+    const message = error instanceof Error ? error.message : ''
+    return NOTHING_PENDING_WORDS.test(message)
+  }
+  const detail = detailOf(error)
+  return NOTHING_PENDING_WORDS.test(
+    typeof detail === 'string' ? detail : JSON.stringify(detail ?? ''),
+  )
+}
+
+/** The person's decisions as Letta's approval message. */
+export function approvalMessage(decisions: ApprovalDecision[]): ApprovalCreate {
+  return {
+    type: 'approval',
+    approvals: decisions.map((decision) => ({
+      type: 'approval' as const,
+      tool_call_id: decision.id,
+      approve: decision.approve,
+      ...(decision.reason ? { reason: decision.reason } : {}),
+    })),
+  }
+}
+
+type ToolCallLike = { tool_call_id?: string | null }
+type ListedMessage = {
+  id?: string
+  message_type?: string
+  tool_calls?: ToolCallLike[] | ToolCallLike | null
+  tool_call?: ToolCallLike | null
+}
+
+/**
+ * A refusal of everything the thread waits for, to go before the person's new message in the
+ * same request (Letta takes an approval followed by messages). The request's tool call ids come
+ * from the thread's newest messages; when it cannot be found there, Letta's older form names
+ * the request by its message id.
+ */
+export async function denialOfPending(
+  letta: Letta,
+  target: ThreadTarget,
+  requestId: string,
+  reason: string = NEW_MESSAGE_REASON,
+): Promise<ApprovalCreate> {
+  const query = { limit: NEWEST_MESSAGES, order: 'desc' as const }
+  const options = { maxRetries: 0 }
+  const page = target.conversationId
+    ? await letta.conversations.messages.list(target.conversationId, query, options)
+    : await letta.agents.messages.list(target.agentId, query, options)
+  const request = (page.items as ListedMessage[]).find(
+    (message) =>
+      message.message_type === 'approval_request_message' &&
+      (!requestId || message.id === requestId),
+  )
+  const calls = request
+    ? Array.isArray(request.tool_calls)
+      ? request.tool_calls
+      : [request.tool_calls ?? request.tool_call]
+    : []
+  const ids = calls.flatMap((call) => (call?.tool_call_id ? [call.tool_call_id] : []))
+  if (ids.length === 0) {
+    return {
+      type: 'approval',
+      approval_request_id: request?.id ?? requestId,
+      approve: false,
+      reason,
+    }
+  }
+  return {
+    type: 'approval',
+    approvals: ids.map((id) => ({
+      type: 'approval' as const,
+      tool_call_id: id,
+      approve: false,
+      reason,
+    })),
+  }
+}
