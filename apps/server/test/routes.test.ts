@@ -260,7 +260,10 @@ describe('bridge routes', () => {
     expect(memory.status).toBe(413)
     expect((await json<ErrorJson>(memory)).code).toBe('payload_too_large')
     // 300 KB is a message (the schema's length limit answers), 16 MB is too much for any.
-    const long = await post(stack.server, ROUTES.chat, { ...chatBody(), message: 'x'.repeat(300_000) })
+    const long = await post(stack.server, ROUTES.chat, {
+      ...chatBody(),
+      message: 'x'.repeat(300_000),
+    })
     expect(long.status).toBe(422)
     const huge = await post(stack.server, ROUTES.chat, {
       ...chatBody(),
