@@ -5,10 +5,20 @@ import {
   DEFAULT_SERVER_URL,
   EVENT_NAMES,
   EVENT_SCHEMAS,
+  FILE_MODES,
   FINGERPRINT_RULES,
+  IMAGE_MEDIA_TYPES,
+  MAX_APPROVAL_REASON_CHARS,
+  MAX_APPROVALS,
+  MAX_ATTACHMENTS,
   MAX_CARRIED_CHARS,
   MAX_CARRIED_MESSAGE_CHARS,
+  MAX_FOLDER_FILE_CHARS,
   MAX_HISTORY_MESSAGES,
+  MAX_IMAGE_BYTES,
+  MAX_IMAGES,
+  MAX_IMAGES_BYTES,
+  MAX_INLINE_FILE_CHARS,
   MemoryRequest,
   MemoryUpdate,
   MemoryView,
@@ -21,7 +31,7 @@ import { Kind, OptionalKind } from '@sinclair/typebox'
 import runtime from './runtime.py' with { type: 'text' }
 
 /** Bumped when the pipe's behaviour changes without a protocol change. */
-export const PIPE_VERSION = '0.4.2'
+export const PIPE_VERSION = '0.5.0'
 
 /** OpenWebUI rewrites these substrings anywhere in a function file (OPENWEBUI_PIPE.md). */
 export const FORBIDDEN_SUBSTRINGS = ['from utils', 'from apps', 'from main', 'from config']
@@ -178,7 +188,19 @@ MAX_CARRIED_MESSAGE_CHARS = ${String(MAX_CARRIED_MESSAGE_CHARS)}
 FINGERPRINT_INERT = ${pyRegex(FINGERPRINT_RULES.inert)}
 FINGERPRINT_REMOVE = (${FINGERPRINT_RULES.remove.map(pyRegex).join(', ')},)
 FINGERPRINT_IGNORED = ${pyRegex(FINGERPRINT_RULES.ignored)}
-FINGERPRINT_DIGITS = ${String(FINGERPRINT_RULES.digits)}`
+FINGERPRINT_DIGITS = ${String(FINGERPRINT_RULES.digits)}
+
+# What a message may carry besides words (packages/events attachments.ts, approvals.ts).
+IMAGE_MEDIA_TYPES = (${IMAGE_MEDIA_TYPES.map(pyStr).join(', ')},)
+MAX_IMAGES = ${String(MAX_IMAGES)}
+MAX_IMAGE_BYTES = ${String(MAX_IMAGE_BYTES)}
+MAX_IMAGES_BYTES = ${String(MAX_IMAGES_BYTES)}
+MAX_ATTACHMENTS = ${String(MAX_ATTACHMENTS)}
+MAX_INLINE_FILE_CHARS = ${String(MAX_INLINE_FILE_CHARS)}
+MAX_FOLDER_FILE_CHARS = ${String(MAX_FOLDER_FILE_CHARS)}
+FILE_MODES = (${FILE_MODES.map(pyStr).join(', ')},)
+MAX_APPROVALS = ${String(MAX_APPROVALS)}
+MAX_APPROVAL_REASON_CHARS = ${String(MAX_APPROVAL_REASON_CHARS)}`
 }
 
 function header(hash: string): string {

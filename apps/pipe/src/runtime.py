@@ -7,7 +7,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from pydantic import BaseModel, Field
@@ -426,6 +426,161 @@ def _history(messages: Any) -> list[dict] | None:
     return history
 
 
+# --- images and files --------------------------------------------------------------------------
+
+# A data URL as OpenWebUI passes an image: `data:image/png;base64,iVBOR…`.
+DATA_URL = re.compile(r"data:([^;,]*)((?:;[^;,]*)*),", re.ASCII)
+IMAGE_FORMATS = "PNG, JPEG, GIF and WebP"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _image_part(url: Any) -> dict:
+    """One OpenWebUI image (a data URL) as the bridge takes it; Refused with a sentence otherwise."""
+    match = DATA_URL.match(url) if isinstance(url, str) else None
+    if match is None or ";base64" not in match.group(2):
+        raise Refused("An image in your message could not be read, so it was not sent. Please attach it again.")
+    media_type = match.group(1).lower().replace("image/jpg", "image/jpeg")
+    if media_type not in IMAGE_MEDIA_TYPES:
+        raise Refused(
+            f"The agent reads {IMAGE_FORMATS} images; one in your message is "
+            f"{media_type or 'of an unknown kind'}, so it was not sent."
+        )
+    data = "".join(url[match.end() :].split())
+    size = len(data) * 3 // 4 - (2 if data.endswith("==") else 1 if data.endswith("=") else 0)
+    if size > MAX_IMAGE_BYTES:
+        raise Refused(
+            f"An image in your message is {_megabytes(size)}; the agent takes images up to "
+            f"{_megabytes(MAX_IMAGE_BYTES)}. Please send a smaller one."
+        )
+    return {FIELD_MEDIA_TYPE: media_type, FIELD_DATA: data}
+
+
+def _images(messages: Any) -> list[dict]:
+    """The images of the person's newest message (OpenAI `image_url` parts), checked against the
+    bridge's limits; a sentence (Refused) says what is wrong instead of dropping one silently."""
+    listed = messages if isinstance(messages, list) else []
+    last = next((m for m in reversed(listed) if isinstance(m, dict) and m.get("role") == "user"), None)
+    content = last.get("content") if last else None
+    parts = [p for p in content if isinstance(p, dict) and p.get("type") == "image_url"] if isinstance(content, list) else []
+    if len(parts) > MAX_IMAGES:
+        raise Refused(f"The agent takes up to {MAX_IMAGES} images with one message; yours has {len(parts)}.")
+    images = []
+    for part in parts:
+        image_url = part.get("image_url")
+        images.append(_image_part(image_url.get("url") if isinstance(image_url, dict) else image_url))
+    total = sum(len(image[FIELD_DATA]) * 3 // 4 for image in images)
+    if total > MAX_IMAGES_BYTES:
+        raise Refused(
+            f"The images in your message add up to {_megabytes(total)}; the agent takes up to "
+            f"{_megabytes(MAX_IMAGES_BYTES)} with one message. Please send fewer or smaller ones."
+        )
+    return images
+
+
+def _file_items(files: Any) -> list[dict]:
+    """OpenWebUI's attached files (`__files__`, else the metadata's or the body's `files`)."""
+    return [item for item in files if isinstance(item, dict)] if isinstance(files, list) else []
+
+
+def _attachments(files: list[dict]) -> tuple[list[dict], list[str]]:
+    """The chat's files with the text OpenWebUI extracted (`file.data.content`), and the names
+    of those without any. Each text is cut so all of them stay within what one message may
+    carry; the bridge cuts further to the inline budget, and skips files its thread already has."""
+    attachments: list[dict] = []
+    unreadable: list[str] = []
+    budget = MAX_FOLDER_FILE_CHARS
+    for item in files:
+        if item.get("type") not in (None, "file"):
+            continue
+        file = item.get("file") if isinstance(item.get("file"), dict) else {}
+        meta = file.get("meta") if isinstance(file.get("meta"), dict) else {}
+        data = file.get("data") if isinstance(file.get("data"), dict) else {}
+        file_id = str(item.get("id") or file.get("id") or "")
+        name = str(item.get("name") or meta.get("name") or file.get("filename") or "file")[:255]
+        text = data.get("content")
+        if not file_id:
+            continue
+        if not isinstance(text, str) or not text.strip():
+            unreadable.append(name)
+            continue
+        if len(attachments) == MAX_ATTACHMENTS:
+            unreadable.append(name)
+            continue
+        text = _well_formed(text)
+        kept = _utf16_cut(text, budget)
+        attachment = {FIELD_ID: file_id[:200], FIELD_NAME: name, FIELD_TEXT: kept}
+        if len(kept) < len(text):
+            attachment[FIELD_FULL_CHARS] = _utf16_length(text)
+        budget -= _utf16_length(kept)
+        attachments.append(attachment)
+    return attachments, unreadable
+
+
+# --- approvals -----------------------------------------------------------------------------------
+
+# Told to the agent with a refusal the person did not type (Letta passes it on with the tool's error).
+APPROVAL_DECLINED = "The person declined this tool call."
+APPROVAL_TIMED_OUT = "The person did not answer the approval request within {seconds} seconds."
+APPROVAL_TAB_GONE = "The person's chat window closed before they answered the approval request."
+APPROVAL_NO_WINDOW = "Nobody could be asked: this request came without a chat window (API use)."
+APPROVAL_STOPPED = "The person stopped the answer while the approval request was open."
+APPROVAL_TOO_MANY = "Too many approval requests in one answer; this one was not shown to the person."
+APPROVAL_KEPT_ASKING = "The agent kept asking for approvals, so the answer stops here."
+# Approval rounds of one answer the person is asked in; a further request is refused unasked.
+MAX_APPROVAL_ROUNDS = 5
+# A value of an argument shown in the dialog at most.
+APPROVAL_VALUE_CHARS = 300
+APPROVAL_ARGUMENTS_SHOWN = 12
+# A background refusal (after the stop button) waits no longer than this for the bridge.
+BACKGROUND_DENY_SECONDS = 30
+# Tasks running after their turn ended: kept here so they are not collected half-way.
+_background: set = set()
+
+
+def _argument_lines(arguments: str) -> str:
+    """A tool call's arguments as the person reads them: one line per argument, values cut."""
+    try:
+        values = json.loads(arguments)
+    except ValueError:
+        values = None
+    if not isinstance(values, dict):
+        return _fenced(arguments[:2000]) if arguments.strip() else "(no arguments)"
+    lines = []
+    for key, value in list(values.items())[:APPROVAL_ARGUMENTS_SHOWN]:
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if len(shown) > APPROVAL_VALUE_CHARS:
+            shown = shown[: APPROVAL_VALUE_CHARS - 1] + "\u2026"
+        lines.append(f"- **{_plain(str(key))}**: {_plain(shown)}")
+    if len(values) > APPROVAL_ARGUMENTS_SHOWN:
+        lines.append(f"- \u2026 and {len(values) - APPROVAL_ARGUMENTS_SHOWN} more")
+    return "\n".join(lines) or "(no arguments)"
+
+
+def _approval_dialog(request: dict) -> dict:
+    """OpenWebUI's confirmation dialog for one tool call (OK → True, Cancel → False)."""
+    name = request[FIELD_NAME]
+    return {
+        "type": "confirmation",
+        "data": {
+            "title": f"Allow your agent to use {name}?",
+            "message": (
+                f"Your agent wants to use the tool **{_plain(name)}** with:\n\n"
+                f"{_argument_lines(request[FIELD_ARGUMENTS])}\n\nOK allows it once; Cancel refuses it."
+            ),
+        },
+    }
+
+
+def _decision(request: dict, approve: bool, reason: str | None = None) -> dict:
+    decision = {FIELD_ID: request[FIELD_ID], FIELD_NAME: request[FIELD_NAME], FIELD_APPROVE: approve}
+    if reason:
+        decision[FIELD_REASON] = reason[:MAX_APPROVAL_REASON_CHARS]
+    return decision
+
+
 TITLE_MAX_WORDS = 6
 # OpenWebUI shows titles in a narrow sidebar.
 TITLE_MAX_CHARS = 50
@@ -675,6 +830,12 @@ class StreamedTurn:
         self.segment: int | None = None
         self.answered = False
         self.open_tools: dict[str, str] = {}
+        # The answer goes on after an approval: its next words start a new paragraph.
+        self.new_paragraph = False
+        # Tool calls the person (or the pipe for them) refused: their error is that refusal.
+        self.refused: set[str] = set()
+        # A bridge step (e.g. storing files) whose status line is still spinning.
+        self.progress: str | None = None
 
     async def handle(self, name: str, data: dict) -> list[dict]:
         """The chunks to yield for one bridge event; status lines are emitted here."""
@@ -688,6 +849,10 @@ class StreamedTurn:
             return self._sentence(data[FIELD_MESSAGE])
         if name == EVENT_NOTICE:
             await _notify(self.emitter, data[FIELD_TEXT])
+        elif name == EVENT_PROGRESS:
+            done = data[FIELD_DONE]
+            self.progress = None if done else data[FIELD_TEXT]
+            await _emit(self.emitter, _status(data[FIELD_TEXT] + ("" if done else "…"), done))
         elif name == EVENT_SOURCES:
             if self.show_sources:
                 await _emit(self.emitter, _source_event(data[FIELD_TOOL], data[FIELD_ITEMS]))
@@ -705,8 +870,26 @@ class StreamedTurn:
             chunks.append(self.chunks.content(rest))
         return [*chunks, self.chunks.stop()]
 
+    def continue_answer(self) -> None:
+        """The next round's answer (after an approval) goes on in a new paragraph of this one."""
+        self.new_paragraph = self.answered
+
+    async def approval_asked(self, name: str) -> None:
+        await _emit(self.emitter, _status(f"Waiting for your approval to use {name}…", False))
+
+    async def approval_decided(self, decision: dict, why: str = "") -> None:
+        """The person's (or the pipe's) decision, as a finished status line."""
+        name = decision[FIELD_NAME]
+        if not decision[FIELD_APPROVE]:
+            self.refused.add(decision[FIELD_ID])
+        label = f"Allowed {name}" if decision[FIELD_APPROVE] else f"Not allowed: {name}"
+        await _emit(self.emitter, _status(f"{label} ({why})" if why else label, True))
+
     async def close_statuses(self) -> None:
         """Finishes every status line still open, also when the turn failed or was stopped."""
+        if self.progress is not None:
+            await _emit(self.emitter, _status(f"{self.progress} (interrupted)", True))
+            self.progress = None
         for name in self.open_tools.values():
             await _emit(self.emitter, _status(f"{_tool_label(name, True)} (interrupted)", True))
         self.open_tools.clear()
@@ -723,6 +906,9 @@ class StreamedTurn:
     def _answer(self, text: str) -> list[dict]:
         if not text:
             return []
+        if self.new_paragraph:
+            text = "\n\n" + text.lstrip()
+            self.new_paragraph = False
         self.answered = True
         shown = self.tags.push(text)
         return [self.chunks.content(shown)] if shown else []
@@ -741,7 +927,10 @@ class StreamedTurn:
     async def _tool_finished(self, tool_id: str, name: str, failed: bool) -> None:
         if self.show_tools:
             self.open_tools.pop(tool_id, None)
-            label = f"{_tool_label(name, True)} (failed)" if failed else _tool_label(name, False)
+            if tool_id in self.refused:
+                label = f"{_tool_label(name, True)} (not allowed)"
+            else:
+                label = f"{_tool_label(name, True)} (failed)" if failed else _tool_label(name, False)
             await _emit(self.emitter, _status(label, True))
 
 
@@ -780,6 +969,16 @@ class Pipe:
             default=960,
             ge=1,
             description="Longest one answer may take, streamed or not; then the pipe says so and stops, and the bridge cancels the agent's run.",
+        )
+        FILE_MODE: Literal["template", "inline", "folder"] = Field(
+            default="template",
+            description="Where attached files go: inline (their text with the message, cut), folder (the agent's Letta folder, searched with its file tools), or as the agent template says.",
+        )
+        APPROVAL_TIMEOUT_SECONDS: int = Field(
+            # OpenWebUI waits for a dialog forever unless WEBSOCKET_EVENT_CALLER_TIMEOUT is set.
+            default=300,
+            ge=1,
+            description="Longest the approval dialog for a tool stays open; unanswered, the tool is refused and the agent goes on.",
         )
         MEMORY_DIALOG_SECONDS: int = Field(
             # OpenWebUI waits for a dialog forever unless WEBSOCKET_EVENT_CALLER_TIMEOUT is set.
@@ -850,6 +1049,7 @@ class Pipe:
         __task_body__: dict | None = None,
         __chat_id__: str | None = None,
         __event_call__: Callable[[dict], Awaitable[Any]] | None = None,
+        __files__: list | None = None,
     ) -> str | AsyncGenerator:
         if __task__:
             return _task_answer(str(__task__), __task_body__)
@@ -879,7 +1079,25 @@ class Pipe:
                 return await memory()
             return self._one_chunk_stream(model, memory)
         request = {**identity, FIELD_MESSAGE: text}
-        chat_id = __chat_id__ or (__metadata__ or {}).get("chat_id")
+        try:
+            images = _images(body.get("messages"))
+        except Refused as refusal:
+            return await self._say(body, model, str(refusal))
+        if images:
+            request[FIELD_IMAGES] = images
+        metadata = __metadata__ or {}
+        files = _file_items(__files__ if __files__ is not None else metadata.get("files", body.get("files")))
+        attachments, unreadable = _attachments(files)
+        if attachments:
+            request[FIELD_ATTACHMENTS] = attachments
+        if self.valves.FILE_MODE in FILE_MODES:
+            request[FIELD_FILE_MODE] = self.valves.FILE_MODE
+        if unreadable:
+            await _notify(
+                __event_emitter__,
+                f"No text could be read from {', '.join(unreadable[:5])}, so the agent does not get it.",
+            )
+        chat_id = __chat_id__ or metadata.get("chat_id")
         if chat_id:
             # Each chat is its own Letta thread; its history tells a next message from a
             # regenerate or an edit.
@@ -898,7 +1116,18 @@ class Pipe:
             self.valves.SHOW_TOOL_ACTIVITY,
             self.valves.SHOW_SOURCES,
         )
-        return self._stream(request, turn)
+        return self._stream(request, turn, __event_call__)
+
+    async def _say(self, body: dict, model: str, sentence: str) -> str | AsyncGenerator:
+        """The pipe's own answer (nothing sent to the bridge), streamed when the request streams."""
+        answer = ContentTagGuard.whole(sentence)
+        if not body.get("stream", False):
+            return answer
+
+        async def said() -> str:
+            return answer
+
+        return self._one_chunk_stream(model, said)
 
     async def _one_chunk_stream(self, model: str, answer: Callable[[], Awaitable[str]]) -> AsyncGenerator:
         """An answer the pipe gives itself, streamed like any other: one content chunk, then stop."""
@@ -990,6 +1219,34 @@ class Pipe:
             return TURN_TOO_LONG.format(seconds=seconds)
 
     async def _fetch_answer(self, request: dict, emitter: Emitter = None) -> str:
+        """The whole answer; approvals the agent asks for are refused (nobody can be asked here)
+        and the answer goes on, so the agent is never left waiting."""
+        parts: list[str] = []
+        for round_ in range(MAX_APPROVAL_ROUNDS):
+            payload = await self._post_turn(request)
+            if isinstance(payload, str):
+                parts.append(payload)
+                break
+            notice = payload.get(FIELD_NOTICE)
+            if isinstance(notice, str) and notice:
+                await _notify(emitter, notice)
+            answer = payload.get(FIELD_ANSWER)
+            parts.append(answer if isinstance(answer, str) else "")
+            error = payload.get(FIELD_ERROR)
+            if isinstance(error, dict) and isinstance(error.get(FIELD_MESSAGE), str):
+                parts.append(error[FIELD_MESSAGE])
+                break
+            asked = [item for item in payload.get(FIELD_APPROVALS) or [] if isinstance(item, dict)]
+            if payload.get(FIELD_STOP_REASON) != "requires_approval" or not asked:
+                break
+            if round_ == MAX_APPROVAL_ROUNDS - 1:
+                parts.append(APPROVAL_KEPT_ASKING)
+                break
+            request = {**request, FIELD_APPROVALS: [_decision(item, False, APPROVAL_NO_WINDOW) for item in asked]}
+        return ContentTagGuard.whole("\n\n".join(part.strip() for part in parts if part.strip()))
+
+    async def _post_turn(self, request: dict) -> dict | str:
+        """One non-streamed turn from the bridge: its ChatResult, or the sentence for a failure."""
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT_SECONDS)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -1003,15 +1260,7 @@ class Pipe:
                 raise ProtocolError("the answer is not a JSON object")
         except Exception as error:  # noqa: BLE001 - becomes a sentence in the chat
             return self._failure(error)
-        notice = payload.get(FIELD_NOTICE)
-        if isinstance(notice, str) and notice:
-            await _notify(emitter, notice)
-        answer = payload.get(FIELD_ANSWER)
-        answer = answer if isinstance(answer, str) else ""
-        error = payload.get(FIELD_ERROR)
-        if isinstance(error, dict) and isinstance(error.get(FIELD_MESSAGE), str):
-            answer = f"{answer}\n\n{error[FIELD_MESSAGE]}".strip()
-        return ContentTagGuard.whole(answer)
+        return payload
 
     async def _refusal(self, response: aiohttp.ClientResponse) -> str:
         """The sentence for a bridge answer other than 200; redirects are never followed."""
@@ -1054,31 +1303,104 @@ class Pipe:
             return "The connection to the Letta bridge server was lost. Please try again."
         return "Something went wrong in the Letta pipe. Please try again."
 
-    async def _stream(self, request: dict, turn: StreamedTurn) -> AsyncGenerator:
+    async def _stream(self, request: dict, turn: StreamedTurn, event_call: Any = None) -> AsyncGenerator:
         """Bridge events → OpenWebUI chunks: thinking, status lines, answer, readable errors.
 
-        The stop button closes this generator: leaving it closes the bridge connection and
-        the bridge cancels the Letta run.
+        A turn that stops for the person's approval of a tool asks them in OpenWebUI's dialog and
+        goes on, in the same answer, with a request carrying their decisions. The stop button
+        closes this generator: leaving it closes the bridge connection and the bridge cancels
+        the Letta run (an open approval is refused in the background, so the agent goes on).
         """
-        events = self._bridge_events(request)
         sentence: str | None = CUT_SHORT
         try:
-            try:
-                async for name, data in events:
-                    if name == EVENT_DONE:
-                        sentence = None
-                        break
-                    for chunk in await turn.handle(name, data):
-                        yield chunk
-            except Exception as error:  # noqa: BLE001 - every failure becomes a sentence
-                sentence = self._failure(error)
-            finally:
-                # Closed before the last words, so a turn that ran too long stops at once.
-                await events.aclose()
+            for round_ in range(MAX_APPROVAL_ROUNDS + 1):
+                events = self._bridge_events(request)
+                sentence, stop_reason, asked = CUT_SHORT, None, []
+                try:
+                    async for name, data in events:
+                        if name == EVENT_DONE:
+                            sentence, stop_reason = None, data[FIELD_STOP_REASON]
+                            break
+                        if name == EVENT_APPROVAL_REQUESTED:
+                            asked.append(data)
+                            continue
+                        for chunk in await turn.handle(name, data):
+                            yield chunk
+                except Exception as error:  # noqa: BLE001 - every failure becomes a sentence
+                    sentence = self._failure(error)
+                finally:
+                    # Closed before the last words, so a turn that ran too long stops at once.
+                    await events.aclose()
+                if sentence is not None or stop_reason != "requires_approval" or not asked:
+                    break
+                if round_ == MAX_APPROVAL_ROUNDS:
+                    sentence = APPROVAL_KEPT_ASKING
+                    break
+                decisions = await self._decide(request, asked, turn, event_call, last=round_ == MAX_APPROVAL_ROUNDS - 1)
+                request = {**request, FIELD_APPROVALS: decisions}
+                turn.continue_answer()
             for chunk in turn.finish(sentence):
                 yield chunk
         finally:
             await turn.close_statuses()
+
+    async def _decide(self, request: dict, asked: list[dict], turn: StreamedTurn, event_call: Any, last: bool) -> list[dict]:
+        """The person's decision on each tool call, asked one dialog at a time (OpenWebUI keeps
+        one pending answer per tab). Refused with a reason for the agent when nobody can answer:
+        no window, no answer in time, the tab gone, or (`last`) too many requests in one answer.
+        The stop button while a dialog is open refuses the open requests in the background."""
+        decisions: list[dict] = []
+        try:
+            for item in asked[:MAX_APPROVALS]:
+                if last:
+                    decision, why = _decision(item, False, APPROVAL_TOO_MANY), "too many requests"
+                elif event_call is None:
+                    decision, why = _decision(item, False, APPROVAL_NO_WINDOW), "no chat window to ask in"
+                else:
+                    await turn.approval_asked(item[FIELD_NAME])
+                    decision, why = await self._ask_approval(event_call, item)
+                decisions.append(decision)
+                await turn.approval_decided(decision, why)
+        except BaseException:
+            # The stop button (the task cancelled, or this generator closed) while a dialog is open.
+            rest = [_decision(item, False, APPROVAL_STOPPED) for item in asked[len(decisions) : MAX_APPROVALS]]
+            self._deny_in_background({**request, FIELD_APPROVALS: decisions + rest})
+            raise
+        return decisions
+
+    async def _ask_approval(self, event_call: Callable[[dict], Awaitable[Any]], item: dict) -> tuple[dict, str]:
+        """One confirmation dialog, bounded by APPROVAL_TIMEOUT_SECONDS; (decision, why for the status)."""
+        seconds = self.valves.APPROVAL_TIMEOUT_SECONDS
+        try:
+            answer = await asyncio.wait_for(event_call(_approval_dialog(item)), seconds)
+        except asyncio.TimeoutError:
+            return _decision(item, False, APPROVAL_TIMED_OUT.format(seconds=seconds)), "no answer in time"
+        except Exception:  # noqa: BLE001 - a failed socket call: nobody answered
+            return _decision(item, False, APPROVAL_TAB_GONE), "the chat window was closed"
+        if isinstance(answer, dict) and "error" in answer:
+            return _decision(item, False, APPROVAL_TAB_GONE), "the chat window was closed"
+        if answer is True or (isinstance(answer, str) and answer != ""):
+            return _decision(item, True), ""
+        return _decision(item, False, APPROVAL_DECLINED), ""
+
+    def _deny_in_background(self, request: dict) -> None:
+        """Sends refusals after the turn was stopped: the bridge hands them to Letta, and the
+        connection is closed at the first event, which cancels the agent's reply to them."""
+
+        async def deny() -> None:
+            try:
+                events = self._bridge_events(request)
+                try:
+                    async for _ in events:
+                        break
+                finally:
+                    await events.aclose()
+            except Exception:  # noqa: BLE001 - best effort: the next message refuses it too
+                pass
+
+        task = asyncio.get_running_loop().create_task(asyncio.wait_for(deny(), BACKGROUND_DENY_SECONDS))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
     async def _bridge_events(self, request: dict) -> AsyncGenerator:
         """The bridge's checked (name, data) events for one message, within MAX_TURN_SECONDS."""

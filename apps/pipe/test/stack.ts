@@ -25,7 +25,8 @@ import { startServer } from '@letta-openwebui/server/server'
 const apiKey = 'pipe-e2e-bridge-key-0123456789'
 const sim = await startLettaSim()
 // The built-in catalog plus `private`, the same tutor with /memory turned off by the admin, and
-// `coach`, a second template whose agent is another agent of the same person.
+// `coach`, a second template whose agent is another agent of the same person, on a model that
+// cannot see images.
 const builtIn = await Bun.file(
   new URL('../../server/config/templates.json', import.meta.url),
 ).json()
@@ -39,7 +40,13 @@ await Bun.write(
     templates: [
       ...builtIn.templates,
       { ...tutor, name: 'private', title: 'Private tutor', memoryCommand: false },
-      { ...tutor, name: 'coach', title: 'Coach', persona: 'I am a running coach.' },
+      {
+        ...tutor,
+        name: 'coach',
+        title: 'Coach',
+        persona: 'I am a running coach.',
+        images: false,
+      },
     ],
   }),
 )

@@ -91,6 +91,11 @@ TIMED_OUT = {"error": "Event call timed out. The browser tab may be inactive or 
 # common/ConfirmDialog.svelte with a textarea holding `data.value`; OK, or Enter anywhere, calls
 # back with the textarea's text, a string, possibly empty; Cancel or Escape calls back False).
 CANCEL = False
+# A confirmation dialog's buttons (Chat.svelte EventConfirmDialog: confirm → `e.detail || true`).
+OK = True
+# The stop button pressed while a dialog is open: OpenWebUI cancels the task running the pipe
+# (the asyncio.CancelledError arrives at the pipe's `await __event_call__(…)`).
+STOP = object()
 
 
 def extract_frontmatter(content: str) -> dict:
@@ -184,6 +189,8 @@ class Seen:
     notifications: list = field(default_factory=list)
     # `source` events: the citation groups OpenWebUI shows under the answer.
     sources: list = field(default_factory=list)
+    # The stop button was pressed (while a dialog was open).
+    stopped: bool = False
 
     @property
     def answer(self) -> str:
@@ -239,6 +246,8 @@ def _request(
     ui: bool,
     history: list | None = None,
     message_ids: tuple[str, str] | None = None,
+    images: list | None = None,
+    files: list | None = None,
 ) -> tuple:
     """(body, metadata) as OpenWebUI 0.11 builds them for a chat message, an API call or a task.
 
@@ -253,10 +262,16 @@ def _request(
     `message_ids`: (the user message's id, the answer's id) in the chat's message tree.
     """
     wrapped = f"Use the context to answer.\n<context>…</context>\n{text}"
+    # An image is an `image_url` part with a data URL next to the text (the message's own words).
+    content: Any = (
+        [{"type": "text", "text": wrapped}, *[{"type": "image_url", "image_url": {"url": url}} for url in images]]
+        if images
+        else wrapped
+    )
     chat_messages = [
         {"role": "system", "content": "You are helpful."},
         *[{"role": message["role"], "content": message["content"]} for message in history or []],
-        {"role": "user", "content": wrapped},
+        {"role": "user", "content": content},
     ]
     metadata: dict = {"chat_id": chat_id if ui or task else ""}
     if ui or task:
@@ -278,11 +293,34 @@ def _request(
         }
         return body, metadata
     metadata["user_prompt"] = text
+    if files:
+        metadata["files"] = [file_item(**file) for file in files]
     if ui:
         user_message_id, message_id = message_ids or (_new_id("user-message"), _new_id("message"))
         metadata["message_id"] = message_id
         metadata["user_message_id"] = user_message_id
     return {"model": model, "stream": stream, "messages": chat_messages}, metadata
+
+
+def file_item(id: str, name: str, content: str | None) -> dict:
+    """An attached file as a pipe gets it in `__files__` (OpenWebUI's chat file item, with the
+    file record whose data.content holds the extracted text)."""
+    record = {
+        "id": id,
+        "filename": name,
+        "meta": {"name": name, "content_type": "text/plain", "size": len(content or "")},
+        "data": {"content": content} if content is not None else {},
+    }
+    return {
+        "type": "file",
+        "id": id,
+        "name": name,
+        "url": f"/api/v1/files/{id}",
+        "status": "uploaded",
+        "size": len(content or ""),
+        "collection_name": f"file-{id}",
+        "file": record,
+    }
 
 
 async def chat(
@@ -302,6 +340,8 @@ async def chat(
     dialog_answers: list | None = None,
     history: list | None = None,
     message_ids: tuple[str, str] | None = None,
+    images: list | None = None,
+    files: list | None = None,
 ) -> Seen:
     """One request as OpenWebUI sends it; `stop_after_chunks` presses the stop button.
 
@@ -312,7 +352,9 @@ async def chat(
     `observe(seen)` runs after each chunk and status: a test's fake server can wait for it.
     `dialog_answers` scripts the browser tab's answers to `__event_call__` dialogs, in order: a
     string (OK with that text), CANCEL, TAB_CLOSED or NEVER_ANSWERS; each dialog shown is
-    recorded in `seen.dialogs`. Without a script, any dialog fails the test; a dialog the
+    recorded in `seen.dialogs`; OK or CANCEL answer a confirmation, STOP presses the stop
+    button while the dialog is open. `images` are data URLs attached to the message, `files`
+    ({id, name, content}) the chat's attached files. Without a script, any dialog fails the test; a dialog the
     script did not expect, or one OpenWebUI could not show, fails it even if the pipe caught
     the error.
     """
@@ -358,6 +400,9 @@ async def chat(
         answer = answers.pop(0)
         if answer is NEVER_ANSWERS:
             await asyncio.Event().wait()
+        if answer is STOP:
+            seen.stopped = True
+            raise asyncio.CancelledError
         return answer
 
     body, metadata = _request(
@@ -369,6 +414,8 @@ async def chat(
         ui=ui,
         history=history,
         message_ids=message_ids,
+        images=images,
+        files=files,
     )
     # functions.py generate_function_chat_completion: the emitter and event caller exist only
     # when the request has a socket session, a chat id and a message id.
@@ -383,7 +430,7 @@ async def chat(
         "__chat_id__": metadata.get("chat_id"),
         "__message_id__": metadata.get("message_id"),
         "__session_id__": metadata.get("session_id"),
-        "__files__": None,
+        "__files__": metadata.get("files"),
         "__request__": None,
         "__tools__": {},
     }
@@ -408,6 +455,10 @@ async def chat(
                 break
     except ContractViolation:
         raise
+    except asyncio.CancelledError:
+        if not seen.stopped:
+            raise
+        stopped = True
     except Exception as error:  # noqa: BLE001 - OpenWebUI shows an error box
         seen.error_box = str(error)
         _check_dialogs(violations)
@@ -525,6 +576,8 @@ class Chat:
         # id -> {"id", "parentId", "childrenIds", "role", "content"}, as OpenWebUI stores them.
         self.messages: dict = {}
         self.current_id: str | None = None
+        # Files attached anywhere in the chat: sent again with every later message.
+        self.files: list = []
 
     def branch(self, last_id: str | None) -> list:
         """The messages from the first one to `last_id`, oldest first; none when `last_id` is None
@@ -555,7 +608,7 @@ class Chat:
             self.messages[parent_id]["childrenIds"].append(message_id)
         return message_id
 
-    def _answer(self, user_id: str) -> Seen:
+    def _answer(self, user_id: str, images: list | None = None) -> Seen:
         """A new answer to the user message `user_id`, which becomes the chat's current branch."""
         user_message = self.messages[user_id]
         history = [{"role": m["role"], "content": m["content"]} for m in self.branch(user_message["parentId"])]
@@ -567,6 +620,8 @@ class Chat:
                 chat_id=self.chat_id,
                 history=history,
                 message_ids=(user_id, answer_id),
+                images=images,
+                files=list(self.files) or None,
                 **self.options,
             )
         )
@@ -588,8 +643,10 @@ class Chat:
             raise ContractViolation(f"message {index} of the chat on screen is not a {role} message")
         return shown[index]
 
-    def send(self, text: str) -> Seen:
-        return self._answer(self._add(self.current_id, "user", text))
+    def send(self, text: str, images: list | None = None, files: list | None = None) -> Seen:
+        """A new message; `images` (data URLs) go with it, `files` ({id, name, content}) join the chat's."""
+        self.files.extend(files or [])
+        return self._answer(self._add(self.current_id, "user", text), images)
 
     def regenerate(self) -> Seen:
         """A new answer to the last user message (OpenWebUI's regenerate button)."""
