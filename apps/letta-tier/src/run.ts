@@ -160,15 +160,19 @@ try {
   // One file at a time: the kit's Letta runs on SQLite, which answers concurrent writers with
   // "database is locked" (seen: an agent creation waiting 30 s behind the silent model's run).
   // Restarting the bridge and crashing Letta come last.
+  // LETTA_TIER_ONLY=test_approvals.py,… runs just those files (while working on them).
+  const only = process.env.LETTA_TIER_ONLY?.split(',').filter(Boolean)
   const codes: number[] = []
   for (const file of [
     'test_turns.py',
     'test_memory.py',
     'test_threads.py',
+    'test_approvals.py',
+    'test_attachments.py',
     'test_silent_model.py',
     'test_disruptions.py',
   ]) {
-    codes.push(await runPytest(file, env))
+    if (!only || only.includes(file)) codes.push(await runPytest(file, env))
   }
   status = codes.every((code) => code === 0) ? 0 : 1
   console.info(`letta tier: finished in ${((Date.now() - runStarted) / 1000).toFixed(0)} s`)

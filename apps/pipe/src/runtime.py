@@ -526,7 +526,6 @@ APPROVAL_DECLINED = "The person declined this tool call."
 APPROVAL_TIMED_OUT = "The person did not answer the approval request within {seconds} seconds."
 APPROVAL_TAB_GONE = "The person's chat window closed before they answered the approval request."
 APPROVAL_NO_WINDOW = "Nobody could be asked: this request came without a chat window (API use)."
-APPROVAL_STOPPED = "The person stopped the answer while the approval request was open."
 APPROVAL_TOO_MANY = "Too many approval requests in one answer; this one was not shown to the person."
 APPROVAL_KEPT_ASKING = "The agent kept asking for approvals, so the answer stops here."
 # Approval rounds of one answer the person is asked in; a further request is refused unasked.
@@ -534,10 +533,6 @@ MAX_APPROVAL_ROUNDS = 5
 # A value of an argument shown in the dialog at most.
 APPROVAL_VALUE_CHARS = 300
 APPROVAL_ARGUMENTS_SHOWN = 12
-# A background refusal (after the stop button) waits no longer than this for the bridge.
-BACKGROUND_DENY_SECONDS = 30
-# Tasks running after their turn ended: kept here so they are not collected half-way.
-_background: set = set()
 
 
 def _argument_lines(arguments: str) -> str:
@@ -1309,7 +1304,9 @@ class Pipe:
         A turn that stops for the person's approval of a tool asks them in OpenWebUI's dialog and
         goes on, in the same answer, with a request carrying their decisions. The stop button
         closes this generator: leaving it closes the bridge connection and the bridge cancels
-        the Letta run (an open approval is refused in the background, so the agent goes on).
+        the Letta run. Stopped with a dialog open, the request stays open until the chat's next
+        message, which the bridge sends with its refusal first: the agent never replies to it
+        unseen, and never waits on it.
         """
         sentence: str | None = CUT_SHORT
         try:
@@ -1336,7 +1333,7 @@ class Pipe:
                 if round_ == MAX_APPROVAL_ROUNDS:
                     sentence = APPROVAL_KEPT_ASKING
                     break
-                decisions = await self._decide(request, asked, turn, event_call, last=round_ == MAX_APPROVAL_ROUNDS - 1)
+                decisions = await self._decide(asked, turn, event_call, last=round_ == MAX_APPROVAL_ROUNDS - 1)
                 request = {**request, FIELD_APPROVALS: decisions}
                 turn.continue_answer()
             for chunk in turn.finish(sentence):
@@ -1344,28 +1341,21 @@ class Pipe:
         finally:
             await turn.close_statuses()
 
-    async def _decide(self, request: dict, asked: list[dict], turn: StreamedTurn, event_call: Any, last: bool) -> list[dict]:
+    async def _decide(self, asked: list[dict], turn: StreamedTurn, event_call: Any, last: bool) -> list[dict]:
         """The person's decision on each tool call, asked one dialog at a time (OpenWebUI keeps
         one pending answer per tab). Refused with a reason for the agent when nobody can answer:
-        no window, no answer in time, the tab gone, or (`last`) too many requests in one answer.
-        The stop button while a dialog is open refuses the open requests in the background."""
+        no window, no answer in time, the tab gone, or (`last`) too many requests in one answer."""
         decisions: list[dict] = []
-        try:
-            for item in asked[:MAX_APPROVALS]:
-                if last:
-                    decision, why = _decision(item, False, APPROVAL_TOO_MANY), "too many requests"
-                elif event_call is None:
-                    decision, why = _decision(item, False, APPROVAL_NO_WINDOW), "no chat window to ask in"
-                else:
-                    await turn.approval_asked(item[FIELD_NAME])
-                    decision, why = await self._ask_approval(event_call, item)
-                decisions.append(decision)
-                await turn.approval_decided(decision, why)
-        except BaseException:
-            # The stop button (the task cancelled, or this generator closed) while a dialog is open.
-            rest = [_decision(item, False, APPROVAL_STOPPED) for item in asked[len(decisions) : MAX_APPROVALS]]
-            self._deny_in_background({**request, FIELD_APPROVALS: decisions + rest})
-            raise
+        for item in asked[:MAX_APPROVALS]:
+            if last:
+                decision, why = _decision(item, False, APPROVAL_TOO_MANY), "too many requests"
+            elif event_call is None:
+                decision, why = _decision(item, False, APPROVAL_NO_WINDOW), "no chat window to ask in"
+            else:
+                await turn.approval_asked(item[FIELD_NAME])
+                decision, why = await self._ask_approval(event_call, item)
+            decisions.append(decision)
+            await turn.approval_decided(decision, why)
         return decisions
 
     async def _ask_approval(self, event_call: Callable[[dict], Awaitable[Any]], item: dict) -> tuple[dict, str]:
@@ -1382,25 +1372,6 @@ class Pipe:
         if answer is True or (isinstance(answer, str) and answer != ""):
             return _decision(item, True), ""
         return _decision(item, False, APPROVAL_DECLINED), ""
-
-    def _deny_in_background(self, request: dict) -> None:
-        """Sends refusals after the turn was stopped: the bridge hands them to Letta, and the
-        connection is closed at the first event, which cancels the agent's reply to them."""
-
-        async def deny() -> None:
-            try:
-                events = self._bridge_events(request)
-                try:
-                    async for _ in events:
-                        break
-                finally:
-                    await events.aclose()
-            except Exception:  # noqa: BLE001 - best effort: the next message refuses it too
-                pass
-
-        task = asyncio.get_running_loop().create_task(asyncio.wait_for(deny(), BACKGROUND_DENY_SECONDS))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
 
     async def _bridge_events(self, request: dict) -> AsyncGenerator:
         """The bridge's checked (name, data) events for one message, within MAX_TURN_SECONDS."""

@@ -19,6 +19,12 @@ const AgentTemplate = Type.Object({
   persona: Type.String({ minLength: 1, description: 'The agent persona memory block.' }),
   human: Type.String({ description: 'Starting text of the block the agent keeps about the user.' }),
   tools: Type.Array(Type.String(), { description: 'Extra Letta tools, by name.' }),
+  requireApproval: Type.Optional(
+    Type.Array(Type.String({ minLength: 1 }), {
+      description:
+        "Tools the agent may use only after the person approves each call (Letta's requires_approval tool rule; agents created from this template on).",
+    }),
+  ),
   images: Type.Optional(
     Type.Boolean({
       default: false,

@@ -578,6 +578,8 @@ class Chat:
         self.current_id: str | None = None
         # Files attached anywhere in the chat: sent again with every later message.
         self.files: list = []
+        # OpenWebUI runs every request on its one event loop.
+        self.loop = asyncio.new_event_loop()
 
     def branch(self, last_id: str | None) -> list:
         """The messages from the first one to `last_id`, oldest first; none when `last_id` is None
@@ -613,7 +615,7 @@ class Chat:
         user_message = self.messages[user_id]
         history = [{"role": m["role"], "content": m["content"]} for m in self.branch(user_message["parentId"])]
         answer_id = _new_id("message")
-        seen = asyncio.run(
+        seen = self.loop.run_until_complete(
             chat(
                 self.pipe,
                 user_message["content"],

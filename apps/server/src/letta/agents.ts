@@ -117,6 +117,14 @@ export class AgentDirectory {
         { label: 'human', value: human },
       ],
       tools: template.tools.length > 0 ? template.tools : undefined,
+      ...(template.requireApproval?.length
+        ? {
+            tool_rules: template.requireApproval.map((tool_name) => ({
+              type: 'requires_approval' as const,
+              tool_name,
+            })),
+          }
+        : {}),
       tags: [...tags, BRIDGE_TAG],
       metadata: { [OWNER_KEY]: user.id, [TEMPLATE_KEY]: templateName },
     })

@@ -69,6 +69,12 @@ export class FrameMapper {
    */
   constructor(private readonly named: ReadonlyMap<string, string> = new Map()) {}
 
+  /** The run was refused before it began (nothing shown): the next one is read afresh. */
+  restart(): void {
+    this.runId = undefined
+    this.stopReason = undefined
+  }
+
   map(frame: LettaStreamingResponse): BridgeEvent[] {
     if ('run_id' in frame && typeof frame.run_id === 'string') this.runId ??= frame.run_id
     switch (frame.message_type) {

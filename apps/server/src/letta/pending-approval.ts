@@ -4,9 +4,12 @@ import type { ApprovalDecision } from '@letta-openwebui/events'
 import type { ThreadTarget } from '../threads/threads.ts'
 import type { Letta } from './client.ts'
 
-/** Told to the agent when the person sends a new message instead of answering its request. */
+/**
+ * Told to the agent when a new message finds its request unanswered: the person stopped the
+ * answer while the dialog was open, or another client left it.
+ */
 export const NEW_MESSAGE_REASON =
-  'The person sent a new message instead of answering this approval request.'
+  'The person did not answer this approval request (they stopped the answer or sent a new message).'
 
 /** How many of the thread's newest messages are searched for the pending request. */
 const NEWEST_MESSAGES = 10
@@ -25,11 +28,17 @@ function detailOf(error: unknown): unknown {
 /**
  * Letta refused a message because the thread waits for an approval: a 409 whose detail is
  * `{code: "PENDING_APPROVAL", pending_request_id}` (the messages routes) or the error's sentence
- * (the app's handler). Returns the pending request's message id, "" when Letta did not say it,
+ * (the app's handler), or that sentence in an error event of its stream. Returns the pending request's message id, "" when Letta did not say it,
  * and undefined for any other error.
  */
 export function pendingApprovalOf(error: unknown): string | undefined {
-  if (!(error instanceof APIError) || error.status !== 409) return undefined
+  if (!(error instanceof APIError)) return undefined
+  if (error.status === undefined) {
+    // In a stream, Letta reports it as `event: error` (letta/services/streaming_service.py).
+    const message = (error.error as { message?: unknown } | undefined)?.message
+    return typeof message === 'string' && PENDING_WORDS.test(message) ? '' : undefined
+  }
+  if (error.status !== 409) return undefined
   const detail = detailOf(error)
   if (detail && typeof detail === 'object') {
     const { code, pending_request_id: id } = detail as {

@@ -89,6 +89,9 @@ const TOKEN_EVENTS = new Set(['reasoning.delta', 'reasoning.hidden', 'answer.del
 /** What a message to Letta is: the person's (after carried ones), or their approval decisions. */
 type LettaInput = MessageCreate | ApprovalCreate
 
+const isApproval = (message: LettaInput): boolean =>
+  'type' in message && message.type === 'approval'
+
 /** Decoded bytes of base64 text. */
 const decodedBytes = (data: string): number =>
   Math.floor((data.length * 3) / 4) - (data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0)
@@ -426,25 +429,47 @@ export class ChatService {
     try {
       if (deadline.aborted) throw new TurnFailure(this.overdueBody())
       sentAt = new Date()
-      const response = await this.send(prepared, input, upstream.signal)
-      this.openUpstreams++
-      try {
-        for await (const frames of lettaFrames(response)) {
-          watchdog.touch()
-          const events = frames.flatMap((frame) => mapper.map(frame))
-          if (events.length === 0) continue
-          if (!tokenSeen && events.some((event) => TOKEN_EVENTS.has(event.event))) {
-            tokenSeen = true
-            this.deps.metrics.firstTokenAfter((performance.now() - started) / 1000)
+      let messages = input
+      for (let attempt = 1; ; attempt++) {
+        let shown = false
+        try {
+          const response = await this.open(prepared, messages, upstream.signal)
+          this.openUpstreams++
+          try {
+            for await (const frames of lettaFrames(response)) {
+              watchdog.touch()
+              const events = frames.flatMap((frame) => mapper.map(frame))
+              if (events.length === 0) continue
+              if (!tokenSeen && events.some((event) => TOKEN_EVENTS.has(event.event))) {
+                tokenSeen = true
+                this.deps.metrics.firstTokenAfter((performance.now() - started) / 1000)
+              }
+              // While the client is slow to take this batch, Letta is not read: that wait is
+              // the client's, not Letta's silence.
+              watchdog.hold()
+              shown = true
+              yield events
+              watchdog.touch()
+            }
+          } finally {
+            this.openUpstreams--
           }
-          // While the client is slow to take this batch, Letta is not read: that wait is the
-          // client's, not Letta's silence.
-          watchdog.hold()
-          yield events
-          watchdog.touch()
+          break
+        } catch (error) {
+          // The thread still waits for an approval (the person left the dialog unanswered, or
+          // another client's run asked): Letta refuses the message, as a 409 or as an error in
+          // its stream. It goes again with a refusal of that approval first, so the agent is
+          // never left stuck.
+          const pending = pendingApprovalOf(error)
+          if (pending === undefined || shown || attempt > 1 || messages.some(isApproval))
+            throw error
+          this.deps.logger.info('refusing a pending approval before the new message', {
+            agentId,
+            conversationId,
+          })
+          mapper.restart()
+          messages = [await denialOfPending(this.deps.letta, prepared.target, pending), ...input]
         }
-      } finally {
-        this.openUpstreams--
       }
       const cutShort = failure()
       if (cutShort) throw cutShort
@@ -479,40 +504,19 @@ export class ChatService {
     }
   }
 
-  /**
-   * Opens the Letta stream of one run. A thread still waiting for an approval (the person left
-   * the dialog unanswered, or another client's run asked) refuses a new message: the request is
-   * sent again with a refusal of that approval first, so the agent is never left stuck.
-   */
-  private async send(
+  /** Opens the Letta stream of one run on the prepared thread. */
+  private open(
     prepared: PreparedTurn,
-    input: LettaInput[],
+    messages: LettaInput[],
     signal: AbortSignal,
   ): Promise<Response> {
     const { agentId, conversationId } = prepared.target
-    const open = (messages: LettaInput[]) => {
-      const send = { messages, streaming: true, stream_tokens: true, include_pings: true } as const
-      const options = { signal, maxRetries: 0 }
-      return (
-        conversationId
-          ? this.deps.letta.conversations.messages.create(conversationId, send, options)
-          : this.deps.letta.agents.messages.create(agentId, send, options)
-      ).asResponse()
-    }
-    try {
-      return await open(input)
-    } catch (error) {
-      const pending = pendingApprovalOf(error)
-      if (
-        pending === undefined ||
-        input.some((message) => 'type' in message && message.type === 'approval')
-      )
-        throw error
-      this.deps.logger.info('a pending approval was refused for a new message', {
-        agentId,
-        conversationId,
-      })
-      return open([await denialOfPending(this.deps.letta, prepared.target, pending), ...input])
-    }
+    const send = { messages, streaming: true, stream_tokens: true, include_pings: true } as const
+    const options = { signal, maxRetries: 0 }
+    return (
+      conversationId
+        ? this.deps.letta.conversations.messages.create(conversationId, send, options)
+        : this.deps.letta.agents.messages.create(agentId, send, options)
+    ).asResponse()
   }
 }
