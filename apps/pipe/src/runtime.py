@@ -1,6 +1,7 @@
 import asyncio
 import codecs
 import hashlib
+import inspect
 import json
 import re
 import time
@@ -286,8 +287,19 @@ def decode_event(event: str, data_text: str) -> dict:
     return data
 
 
+# OpenWebUI 0.11 puts the list of a user message's attached files in front of its text, in each
+# request (utils/middleware.py add_file_context; in a part of its own when the message has images).
+ATTACHED_FILES = re.compile(r"\A\s*<attached_files>.*?</attached_files>\s*", re.DOTALL)
+
+
+def _own_words(text: str) -> str:
+    """A user message's text without OpenWebUI's list of its attached files."""
+    return ATTACHED_FILES.sub("", text, count=1)
+
+
 def _message_text(message: Any) -> str:
-    """A chat message's text; OpenAI-style content lists keep only their text parts."""
+    """A chat message's text; OpenAI-style content lists keep only their text parts, and a user
+    message's list of attached files is not part of it."""
     content = message.get("content") if isinstance(message, dict) else None
     if isinstance(content, list):
         content = "".join(
@@ -295,7 +307,9 @@ def _message_text(message: Any) -> str:
             for part in content
             if isinstance(part, dict) and part.get("type") == "text"
         )
-    return content if isinstance(content, str) else ""
+    if not isinstance(content, str):
+        return ""
+    return _own_words(content) if message.get("role") == "user" else content
 
 
 def _last_user_text(messages: Any) -> str:
@@ -305,11 +319,33 @@ def _last_user_text(messages: Any) -> str:
     return ""
 
 
+def _words_beside_files(messages: Any) -> str:
+    """The words of the newest user message whose text parts are the file list and the words,
+    each behind the same retrieval context (OpenWebUI prepends it to every text part)."""
+    listed = messages if isinstance(messages, list) else []
+    last = next((m for m in reversed(listed) if isinstance(m, dict) and m.get("role") == "user"), {})
+    content = last.get("content")
+    texts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"] if isinstance(content, list) else []
+    listing = next((text for text in texts if "<attached_files>" in text), None)
+    if listing is None:
+        return _message_text(last)
+    context = listing[: listing.index("<attached_files>")]
+    return "".join(text.removeprefix(context) for text in texts if text is not listing)
+
+
 def _user_text(body: dict, metadata: dict | None) -> str:
-    """The user's own words: before OpenWebUI's RAG wrapping when available."""
+    """The user's own words: before OpenWebUI's RAG wrapping, without its list of attached files.
+
+    0.11 takes `user_prompt` after listing the files (middleware.py process_chat_payload): with
+    documents it is the list and the words; with images it is only the list (the first text
+    part), and the words are in the message's next part.
+    """
     prompt = (metadata or {}).get("user_prompt")
     if isinstance(prompt, str) and prompt.strip():
-        return prompt
+        words = _own_words(prompt)
+        if words.strip():
+            return words
+        return _words_beside_files(body.get("messages"))
     return _last_user_text(body.get("messages"))
 
 
@@ -485,28 +521,63 @@ def _file_items(files: Any) -> list[dict]:
     return [item for item in files if isinstance(item, dict)] if isinstance(files, list) else []
 
 
-def _attachments(files: list[dict]) -> tuple[list[dict], list[str]]:
-    """The chat's files with the text OpenWebUI extracted (`file.data.content`), and the names
-    of those without any. Each text is cut so all of them stay within what one message may
-    carry; the bridge cuts further to the inline budget, and skips files its thread already has."""
+async def _stored_file_text(file_id: str, user: dict) -> str | None:
+    """A file's extracted text from OpenWebUI's own file table: the pipe runs in its process, and
+    the browser's file items carry only the upload status (0.11 frontend apis/files, `data`
+    replaced by the processing status). Only the person's own files (or any, for an admin)."""
+    try:
+        from open_webui.models.files import Files
+    except ImportError:  # not inside OpenWebUI (tests, other hosts)
+        return None
+    try:
+        record = Files.get_file_by_id(file_id)
+        if inspect.isawaitable(record):  # async since OpenWebUI 0.10
+            record = await record
+    except Exception:  # noqa: BLE001 - a file we cannot read is a file without text
+        return None
+    if record is None or (getattr(record, "user_id", None) != user.get("id") and user.get("role") != "admin"):
+        return None
+    data = getattr(record, "data", None)
+    content = data.get("content") if isinstance(data, dict) else None
+    return content if isinstance(content, str) else None
+
+
+def _retrieved_text(file_id: str, sources: Any) -> str | None:
+    """What OpenWebUI's retrieval took from the file for this message (`metadata["sources"]`):
+    the whole text with BYPASS_EMBEDDING_AND_RETRIEVAL or `context: full`, else its best passages."""
+    passages = []
+    for source in sources if isinstance(sources, list) else []:
+        if not isinstance(source, dict):
+            continue
+        documents, metadata = source.get("document") or [], source.get("metadata") or []
+        for document, meta in zip(documents, metadata):
+            if isinstance(meta, dict) and meta.get("file_id") == file_id and isinstance(document, str):
+                passages.append(document)
+    return "\n\n".join(passages) or None
+
+
+async def _attachments(files: list[dict], user: dict, sources: Any) -> tuple[list[dict], list[str]]:
+    """The chat's files with their text, and the names of those without any. The text is the
+    file item's own (API callers may send it), else OpenWebUI's stored extract, else what its
+    retrieval found. Each text is cut so all of them stay within what one message may carry;
+    the bridge cuts further to the inline budget, and skips files its thread already has."""
     attachments: list[dict] = []
     unreadable: list[str] = []
     budget = MAX_FOLDER_FILE_CHARS
     for item in files:
-        if item.get("type") not in (None, "file"):
+        if item.get("type") not in (None, "file", "text"):
             continue
         file = item.get("file") if isinstance(item.get("file"), dict) else {}
         meta = file.get("meta") if isinstance(file.get("meta"), dict) else {}
         data = file.get("data") if isinstance(file.get("data"), dict) else {}
         file_id = str(item.get("id") or file.get("id") or "")
         name = str(item.get("name") or meta.get("name") or file.get("filename") or "file")[:255]
-        text = data.get("content")
-        if not file_id:
+        if not file_id or str(item.get("content_type") or meta.get("content_type") or "").startswith("image/"):
             continue
+        text = item.get("content") if item.get("type") == "text" else data.get("content")
         if not isinstance(text, str) or not text.strip():
-            unreadable.append(name)
-            continue
-        if len(attachments) == MAX_ATTACHMENTS:
+            text = await _stored_file_text(file_id, user) or _retrieved_text(file_id, sources)
+        if not isinstance(text, str) or not text.strip() or len(attachments) == MAX_ATTACHMENTS:
             unreadable.append(name)
             continue
         text = _well_formed(text)
@@ -1063,6 +1134,10 @@ class Pipe:
         }
         if template and template != "unavailable":
             identity[FIELD_TEMPLATE] = template
+        # OpenWebUI 0.11 passes an event caller to API calls too (functions.py checks the keys,
+        # not their values); without a browser session it answers "disconnected" at once.
+        if not (__metadata__ or {}).get("session_id"):
+            __event_call__ = None
         text = _user_text(body, __metadata__)
         label = _memory_label(text)
         if label is not None:
@@ -1082,7 +1157,7 @@ class Pipe:
             request[FIELD_IMAGES] = images
         metadata = __metadata__ or {}
         files = _file_items(__files__ if __files__ is not None else metadata.get("files", body.get("files")))
-        attachments, unreadable = _attachments(files)
+        attachments, unreadable = await _attachments(files, user, metadata.get("sources"))
         if attachments:
             request[FIELD_ATTACHMENTS] = attachments
         if self.valves.FILE_MODE in FILE_MODES:

@@ -109,3 +109,19 @@ def test_an_api_call_with_an_image_part_sends_it_too(stack, pipe):
     assert seen.returned
     (body,) = letta_sends(stack, since)
     assert body["messages"][-1]["content"][1]["source"]["data"] == PIXEL
+
+
+def test_a_chat_with_an_image_and_a_file_goes_on_in_the_same_thread(stack, pipe):
+    # OpenWebUI lists a message's files in front of its words in every request, and sends earlier
+    # images again: neither may make an earlier message look edited (a new thread each time).
+    talk = new_chat(stack, pipe)
+    since = len(stack.requests())
+    notes = {"id": "file-bio", "name": "bio.txt", "content": "Cells divide."}
+    talk.send("Look at this", images=[data_url()], files=[notes])
+    talk.send("What did I send?")
+    first, second = letta_sends(stack, since)
+    words = first["messages"][-1]["content"][0]
+    assert words == {"type": "text", "text": "Look at this"}
+    assert second["messages"] == [{"role": "user", "content": "What did I send?", "otid": second["messages"][0]["otid"]}]
+    paths = [r["path"] for r in stack.requests()[since:] if r["path"].endswith("/messages") and r["method"] == "POST"]
+    assert paths[0] == paths[1]

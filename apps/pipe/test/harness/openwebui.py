@@ -236,6 +236,26 @@ def _new_id(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:8]}"
 
 
+def _file_listing(attached: list) -> str:
+    """0.11's list of a user message's files, put in front of its text in every request
+    (utils/middleware.py add_file_context: browser chats with native function calling)."""
+    lines = "".join(
+        f'<file type="file" id="{file["id"]}" url="{file["id"]}" content_type="text/plain" name="{file["name"]}"/>\n'
+        for file in attached
+    )
+    return f"<attached_files>\n{lines}</attached_files>\n\n"
+
+
+def _user_content(text: str, images: list | None, attached: list | None) -> Any:
+    """A user message as 0.11 sends it to a pipe: its text behind the list of its files (when
+    listed); with images a list of parts, the list and the words apart, the images as data URLs."""
+    listing = _file_listing(attached) if attached else ""
+    if not images:
+        return listing + text
+    parts = [{"type": "text", "text": listing}] if listing else []
+    return [*parts, {"type": "text", "text": text}, *({"type": "image_url", "image_url": {"url": url}} for url in images)]
+
+
 def _request(
     text: str,
     *,
@@ -248,6 +268,7 @@ def _request(
     message_ids: tuple[str, str] | None = None,
     images: list | None = None,
     files: list | None = None,
+    chat_files: list | None = None,
 ) -> tuple:
     """(body, metadata) as OpenWebUI 0.11 builds them for a chat message, an API call or a task.
 
@@ -260,17 +281,31 @@ def _request(
     database (middleware.py load_messages_from_db, then process_messages_with_output turns an
     answer's `output` items into its plain text, without the reasoning), system message first.
     `message_ids`: (the user message's id, the answer's id) in the chat's message tree.
+    `images` (data URLs) and `files` ({id, name, content}) are attached to this message;
+    `chat_files` are all the files of the chat's branch, which the frontend sends with every
+    message (Chat.svelte chatFiles), as `__files__` and retrieval's sources.
     """
-    wrapped = f"Use the context to answer.\n<context>…</context>\n{text}"
-    # An image is an `image_url` part with a data URL next to the text (the message's own words).
+    rag = "Use the context to answer.\n<context>…</context>\n"
+    # The newest message: retrieval's context in front of each of its text parts (0.11
+    # add_or_update_user_message, misc.py); in a browser chat its files listed first.
+    attached = [*(files or []), *({"id": f"image-{n}", "name": f"image-{n}.png"} for n, _ in enumerate(images or []))]
+    current = _user_content(text, images, attached if ui else None)
     content: Any = (
-        [{"type": "text", "text": wrapped}, *[{"type": "image_url", "image_url": {"url": url}} for url in images]]
-        if images
-        else wrapped
+        [{**part, "text": rag + part["text"]} if part["type"] == "text" else part for part in current]
+        if isinstance(current, list)
+        else rag + current
     )
     chat_messages = [
         {"role": "system", "content": "You are helpful."},
-        *[{"role": message["role"], "content": message["content"]} for message in history or []],
+        *[
+            {
+                "role": message["role"],
+                "content": _user_content(message["content"], message.get("images"), message.get("attached") if ui else None)
+                if message["role"] == "user"
+                else message["content"],
+            }
+            for message in history or []
+        ],
         {"role": "user", "content": content},
     ]
     metadata: dict = {"chat_id": chat_id if ui or task else ""}
@@ -292,9 +327,20 @@ def _request(
             "messages": [{"role": "user", "content": TITLE_TASK_PROMPT.replace("{text}", text)}],
         }
         return body, metadata
-    metadata["user_prompt"] = text
-    if files:
-        metadata["files"] = [file_item(**file) for file in files]
+    # Taken after the files are listed, before retrieval's context: the first text part.
+    metadata["user_prompt"] = current[0]["text"] if isinstance(current, list) else current
+    if chat_files:
+        metadata["files"] = [file_item(**file) for file in chat_files]
+        # Retrieval with BYPASS_EMBEDDING_AND_RETRIEVAL: each file's whole text is a source.
+        metadata["sources"] = [
+            {
+                "source": file_item(**file),
+                "document": [file["content"]],
+                "metadata": [{"file_id": file["id"], "name": file["name"], "source": file["name"]}],
+            }
+            for file in chat_files
+            if file.get("content")
+        ]
     if ui:
         user_message_id, message_id = message_ids or (_new_id("user-message"), _new_id("message"))
         metadata["message_id"] = message_id
@@ -303,22 +349,24 @@ def _request(
 
 
 def file_item(id: str, name: str, content: str | None) -> dict:
-    """An attached file as a pipe gets it in `__files__` (OpenWebUI's chat file item, with the
-    file record whose data.content holds the extracted text)."""
+    """An attached file as a pipe gets it in `__files__`: the browser's chat file item, whose
+    record's `data` the frontend replaced with the processing status (0.11 apis/files: no text)."""
     record = {
         "id": id,
         "filename": name,
         "meta": {"name": name, "content_type": "text/plain", "size": len(content or "")},
-        "data": {"content": content} if content is not None else {},
+        "data": {"status": "completed"},
     }
     return {
         "type": "file",
         "id": id,
         "name": name,
-        "url": f"/api/v1/files/{id}",
+        "url": id,
         "status": "uploaded",
         "size": len(content or ""),
-        "collection_name": f"file-{id}",
+        "collection_name": "",
+        "error": "",
+        "content_type": "text/plain",
         "file": record,
     }
 
@@ -342,6 +390,7 @@ async def chat(
     message_ids: tuple[str, str] | None = None,
     images: list | None = None,
     files: list | None = None,
+    chat_files: list | None = None,
 ) -> Seen:
     """One request as OpenWebUI sends it; `stop_after_chunks` presses the stop button.
 
@@ -416,15 +465,25 @@ async def chat(
         message_ids=message_ids,
         images=images,
         files=files,
+        chat_files=files if chat_files is None else chat_files,
     )
-    # functions.py generate_function_chat_completion: the emitter and event caller exist only
-    # when the request has a socket session, a chat id and a message id.
+    # functions.py generate_function_chat_completion passes an emitter and an event caller when
+    # the metadata has the keys session_id, chat_id and message_id, whatever their values: an API
+    # call gets them too, an emitter that reaches no chat and a caller that answers "disconnected"
+    # at once (socket/main.py get_event_call: no such session).
     has_socket = all(metadata.get(key) for key in ("session_id", "chat_id", "message_id"))
+
+    async def nowhere(event: dict) -> None:
+        return None
+
+    async def disconnected(event: dict) -> Any:
+        return TAB_CLOSED
+
     available = {
         "__user__": user,
         "__metadata__": metadata,
-        "__event_emitter__": emitter if has_socket else None,
-        "__event_call__": event_call if has_socket else None,
+        "__event_emitter__": emitter if has_socket else nowhere,
+        "__event_call__": event_call if has_socket else disconnected,
         "__task__": metadata.get("task"),
         "__task_body__": metadata.get("task_body"),
         "__chat_id__": metadata.get("chat_id"),
@@ -576,8 +635,6 @@ class Chat:
         # id -> {"id", "parentId", "childrenIds", "role", "content"}, as OpenWebUI stores them.
         self.messages: dict = {}
         self.current_id: str | None = None
-        # Files attached anywhere in the chat: sent again with every later message.
-        self.files: list = []
         # OpenWebUI runs every request on its one event loop.
         self.loop = asyncio.new_event_loop()
 
@@ -610,10 +667,16 @@ class Chat:
             self.messages[parent_id]["childrenIds"].append(message_id)
         return message_id
 
-    def _answer(self, user_id: str, images: list | None = None) -> Seen:
+    def _answer(self, user_id: str) -> Seen:
         """A new answer to the user message `user_id`, which becomes the chat's current branch."""
         user_message = self.messages[user_id]
-        history = [{"role": m["role"], "content": m["content"]} for m in self.branch(user_message["parentId"])]
+        earlier = self.branch(user_message["parentId"])
+        history = [
+            {"role": m["role"], "content": m["content"], "images": m.get("images"), "attached": m.get("files")}
+            for m in earlier
+        ]
+        # The frontend's chatFiles: the files of every message of this branch, sent each time.
+        chat_files = [file for m in [*earlier, user_message] for file in m.get("files") or []]
         answer_id = _new_id("message")
         seen = self.loop.run_until_complete(
             chat(
@@ -622,8 +685,9 @@ class Chat:
                 chat_id=self.chat_id,
                 history=history,
                 message_ids=(user_id, answer_id),
-                images=images,
-                files=list(self.files) or None,
+                images=user_message.get("images"),
+                files=user_message.get("files"),
+                chat_files=chat_files or None,
                 **self.options,
             )
         )
@@ -646,9 +710,10 @@ class Chat:
         return shown[index]
 
     def send(self, text: str, images: list | None = None, files: list | None = None) -> Seen:
-        """A new message; `images` (data URLs) go with it, `files` ({id, name, content}) join the chat's."""
-        self.files.extend(files or [])
-        return self._answer(self._add(self.current_id, "user", text), images)
+        """A new message with its `images` (data URLs) and `files` ({id, name, content})."""
+        message_id = self._add(self.current_id, "user", text)
+        self.messages[message_id] |= {"images": images, "files": files}
+        return self._answer(message_id)
 
     def regenerate(self) -> Seen:
         """A new answer to the last user message (OpenWebUI's regenerate button)."""
