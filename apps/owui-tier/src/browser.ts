@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io-client'
 import { io } from 'socket.io-client'
-import type { ModelEntry, OpenWebUIApi } from './openwebui-api.ts'
+import type { FileItem, ModelEntry, OpenWebUIApi } from './openwebui-api.ts'
 
 /** One `events` message from OpenWebUI's socket: what the browser renders. */
 export type ChatEvent = {
@@ -35,6 +35,13 @@ export type SendOptions = {
   editFirstOf?: BrowserTurn
   /** title_generation, tags_generation, follow_up_generation: what the browser asks for. */
   backgroundTasks?: Record<string, boolean>
+  /** Files and images attached to this message (uploaded with `OpenWebUIApi.upload`). */
+  attach?: FileItem[]
+  /**
+   * The chat's files the frontend sends with every message (Chat.svelte chatFiles: the
+   * documents of the branch's messages, never images); default: this message's documents.
+   */
+  chatFiles?: FileItem[]
 }
 
 /**
@@ -98,6 +105,9 @@ export class BrowserSession {
     const chatId = again?.chatId ?? options.after?.chatId ?? options.editFirstOf?.chatId
     // A follow-up's chat already has events: this turn's are the ones from now on.
     const from = this.received.length
+    const attached = options.attach ?? []
+    const chatFiles =
+      options.chatFiles ?? attached.filter((file) => !file.content_type.startsWith('image/'))
     const answer = await this.api.request<{ task_ids?: string[]; chat_id: string }>(
       'POST',
       '/api/chat/completions',
@@ -120,10 +130,12 @@ export class BrowserSession {
             childrenIds: [messageId],
             role: 'user',
             content: options.text,
+            ...(attached.length > 0 ? { files: attached } : {}),
             timestamp: Math.floor(Date.now() / 1000),
             models: [options.model.id],
           },
           background_tasks: options.backgroundTasks ?? {},
+          ...(chatFiles.length > 0 ? { files: chatFiles } : {}),
         },
       },
     )

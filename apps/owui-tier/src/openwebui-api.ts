@@ -24,6 +24,21 @@ export type StoredChat = {
   chat: { title: string; tags?: string[]; history: { messages: Record<string, StoredMessage> } }
 }
 
+/** A file as the 0.11 frontend attaches it to a message (MessageInput.svelte, after upload). */
+export type FileItem = {
+  type: 'file'
+  file: Record<string, unknown>
+  id: string
+  url: string
+  name: string
+  collection_name: string
+  status: 'uploaded'
+  size: number
+  error: string
+  itemId: string
+  content_type: string
+}
+
 export class OpenWebUIApi {
   constructor(readonly url: string) {}
 
@@ -48,6 +63,48 @@ export class OpenWebUIApi {
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: AbortSignal.timeout(60_000),
     })
+  }
+
+  /**
+   * Uploads a file as the frontend does, without OpenWebUI's processing (its document loaders
+   * are not in the kit): an image as it is (the frontend's own way), a document with its text
+   * set afterwards, which runs OpenWebUI's processing on that text (routers/retrieval.py).
+   * Returns the item the frontend then attaches to the message.
+   */
+  async upload(
+    token: string,
+    file: { name: string; bytes: Uint8Array; contentType: string; text?: string },
+  ): Promise<FileItem> {
+    const form = new FormData()
+    form.append('file', new Blob([file.bytes], { type: file.contentType }), file.name)
+    const response = await fetch(`${this.url}/api/v1/files/?process=false`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+      body: form,
+      signal: AbortSignal.timeout(60_000),
+    })
+    if (!response.ok) throw new Error(`upload → HTTP ${response.status}: ${await response.text()}`)
+    const uploaded = (await response.json()) as Record<string, unknown> & { id: string }
+    if (file.text !== undefined) {
+      await this.request('POST', `/api/v1/files/${uploaded.id}/data/content/update`, {
+        token,
+        body: { content: file.text },
+      })
+    }
+    return {
+      type: 'file',
+      // The frontend replaces the record's data with the processing status (apis/files).
+      file: { ...uploaded, data: { status: 'completed' } },
+      id: uploaded.id,
+      url: uploaded.id,
+      name: file.name,
+      collection_name: '',
+      status: 'uploaded',
+      size: file.bytes.length,
+      error: '',
+      itemId: crypto.randomUUID(),
+      content_type: file.contentType,
+    }
   }
 
   /** The first account to sign up becomes the admin. */
