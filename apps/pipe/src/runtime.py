@@ -302,30 +302,34 @@ def _message_text(message: Any) -> str:
     message's list of attached files is not part of it."""
     content = message.get("content") if isinstance(message, dict) else None
     if isinstance(content, list):
-        content = "".join(
-            part.get("text", "")
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text"
-        )
+        content = "".join(_text_parts(message))
     if not isinstance(content, str):
         return ""
     return _own_words(content) if message.get("role") == "user" else content
 
 
+def _last_user_message(messages: Any) -> dict:
+    """The newest user message of a request ({} when there is none)."""
+    listed = messages if isinstance(messages, list) else []
+    return next((m for m in reversed(listed) if isinstance(m, dict) and m.get("role") == "user"), {})
+
+
 def _last_user_text(messages: Any) -> str:
-    for message in reversed(messages if isinstance(messages, list) else []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return _message_text(message)
-    return ""
+    return _message_text(_last_user_message(messages))
+
+
+def _text_parts(message: dict) -> list[str]:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return []
+    return [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"]
 
 
 def _words_beside_files(messages: Any) -> str:
     """The words of the newest user message whose text parts are the file list and the words,
     each behind the same retrieval context (OpenWebUI prepends it to every text part)."""
-    listed = messages if isinstance(messages, list) else []
-    last = next((m for m in reversed(listed) if isinstance(m, dict) and m.get("role") == "user"), {})
-    content = last.get("content")
-    texts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"] if isinstance(content, list) else []
+    last = _last_user_message(messages)
+    texts = _text_parts(last)
     listing = next((text for text in texts if "<attached_files>" in text), None)
     if listing is None:
         return _message_text(last)
@@ -497,9 +501,7 @@ def _image_part(url: Any) -> dict:
 def _images(messages: Any) -> list[dict]:
     """The images of the person's newest message (OpenAI `image_url` parts), checked against the
     bridge's limits; a sentence (Refused) says what is wrong instead of dropping one silently."""
-    listed = messages if isinstance(messages, list) else []
-    last = next((m for m in reversed(listed) if isinstance(m, dict) and m.get("role") == "user"), None)
-    content = last.get("content") if last else None
+    content = _last_user_message(messages).get("content")
     parts = [p for p in content if isinstance(p, dict) and p.get("type") == "image_url"] if isinstance(content, list) else []
     if len(parts) > MAX_IMAGES:
         raise Refused(f"The agent takes up to {MAX_IMAGES} images with one message; yours has {len(parts)}.")

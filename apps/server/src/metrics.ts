@@ -61,6 +61,13 @@ export class BridgeMetrics {
     registers: [this.registry],
   })
 
+  private readonly approvals = new Counter({
+    name: 'letta_bridge_approvals_total',
+    help: 'Tool approvals handed to Letta: approved or refused by the person (or the pipe for them), or refused by the bridge because a new message found them unanswered.',
+    labelNames: ['decision'] as const,
+    registers: [this.registry],
+  })
+
   constructor(activeTurns: () => number) {
     new Gauge({
       name: 'letta_bridge_active_turns',
@@ -99,6 +106,10 @@ export class BridgeMetrics {
 
   cancelled(outcome: string): void {
     this.cancels.inc({ outcome })
+  }
+
+  approvalDecided(decision: 'approved' | 'refused' | 'left_open'): void {
+    this.approvals.inc({ decision })
   }
 
   threadPrepared(kind: string): void {

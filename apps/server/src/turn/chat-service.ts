@@ -225,6 +225,8 @@ export class ChatService {
           let input: LettaInput[]
           if (decisions) {
             input = [approvalMessage(decisions)]
+            for (const decision of decisions)
+              this.deps.metrics.approvalDecided(decision.approve ? 'approved' : 'refused')
           } else {
             const files: FileNote[] = []
             for await (const events of this.fileNotes(request, settings, prepared, files, waits))
@@ -469,6 +471,7 @@ export class ChatService {
           })
           mapper.restart()
           messages = [await denialOfPending(this.deps.letta, prepared.target, pending), ...input]
+          this.deps.metrics.approvalDecided('left_open')
         }
       }
       const cutShort = failure()
