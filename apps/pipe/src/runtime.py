@@ -642,6 +642,13 @@ def _approval_dialog(request: dict) -> dict:
     }
 
 
+def _going_on(request: dict, decisions: list[dict]) -> dict:
+    """The request that continues a turn with the person's decisions: without the turn's images
+    and files, which the agent has already."""
+    kept = {key: value for key, value in request.items() if key not in (FIELD_IMAGES, FIELD_ATTACHMENTS)}
+    return {**kept, FIELD_APPROVALS: decisions}
+
+
 def _decision(request: dict, approve: bool, reason: str | None = None) -> dict:
     decision = {FIELD_ID: request[FIELD_ID], FIELD_NAME: request[FIELD_NAME], FIELD_APPROVE: approve}
     if reason:
@@ -1314,7 +1321,7 @@ class Pipe:
             if round_ == MAX_APPROVAL_ROUNDS - 1:
                 parts.append(APPROVAL_KEPT_ASKING)
                 break
-            request = {**request, FIELD_APPROVALS: [_decision(item, False, APPROVAL_NO_WINDOW) for item in asked]}
+            request = _going_on(request, [_decision(item, False, APPROVAL_NO_WINDOW) for item in asked])
         return ContentTagGuard.whole("\n\n".join(part.strip() for part in parts if part.strip()))
 
     async def _post_turn(self, request: dict) -> dict | str:
@@ -1411,7 +1418,7 @@ class Pipe:
                     sentence = APPROVAL_KEPT_ASKING
                     break
                 decisions = await self._decide(asked, turn, event_call, last=round_ == MAX_APPROVAL_ROUNDS - 1)
-                request = {**request, FIELD_APPROVALS: decisions}
+                request = _going_on(request, decisions)
                 turn.continue_answer()
             for chunk in turn.finish(sentence):
                 yield chunk
