@@ -207,6 +207,15 @@ async function recordConversation(s: Session, agentId: string) {
 export async function recordApprovals(s: Session): Promise<string> {
   const agent = await newAgent(s, 'rec-approval')
   s.keep(
+    'approval_tool_mark_sdk_body',
+    await s.exchange({
+      method: 'PATCH',
+      path: `/v1/agents/${agent.id}/tools/approval/${TOOL}`,
+      body: { body_requires_approval: true },
+    }),
+    "the body SDK 1.12.1's agents.tools.updateApproval sends: refused",
+  )
+  s.keep(
     'approval_tool_mark',
     await s.exchange({
       method: 'PATCH',

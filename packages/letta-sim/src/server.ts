@@ -261,24 +261,40 @@ async function sendAgentMessage(call: LettaCall, [agentId = '']: string[]): Prom
 }
 
 /**
- * `PATCH /v1/agents/{id}/tools/approval/{tool_name}` (`requires_approval` in the body, or the
- * deprecated query parameter): Letta keeps it as a `requires_approval` tool rule. The sim's
- * scenarios decide what the agent calls; the rule is there for tests to read.
+ * `PATCH /v1/agents/{id}/tools/approval/{tool_name}`: `{requires_approval}` in the body, or
+ * (deprecated) the query parameter with no body. Letta keeps it as a `requires_approval` tool
+ * rule, whatever the tool; the sim's scenarios decide what the agent calls, the rule is there
+ * for tests to read. The body SDK 1.12.1's `updateApproval` sends
+ * (`{body_requires_approval}`) is refused with 422, as by Letta 0.16.8 (recorded).
  */
 function modifyToolApproval(call: LettaCall, [agentId = '', toolName = '']: string[]): Response {
   if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  let requires: boolean | undefined
+  if (call.body !== undefined) {
+    const body = asBody(call.body) ?? {}
+    const errors = [
+      typeof body.requires_approval !== 'boolean' &&
+        `{'type': 'missing', 'loc': ('body', 'requires_approval'), 'msg': 'Field required'}`,
+      ...Object.keys(body)
+        .filter((key) => key !== 'requires_approval')
+        .map(
+          (key) =>
+            `{'type': 'extra_forbidden', 'loc': ('body', '${key}'), 'msg': 'Extra inputs are not permitted'}`,
+        ),
+    ].filter(Boolean)
+    if (errors.length > 0) return invalidBody(`[${errors.join(', ')}]`)
+    requires = body.requires_approval === true
+  } else {
+    const query = queryValue(call.query, 'requires_approval')
+    if (query === undefined) {
+      return unprocessable(
+        'requires_approval must be provided either in request body or as query parameter',
+      )
+    }
+    requires = query === 'true'
+  }
   const agent = call.state.agents.get(agentId)
   if (!agent) return agentNotFound(agentId)
-  const fromBody = asBody(call.body)?.requires_approval
-  const fromQuery = queryValue(call.query, 'requires_approval')
-  const requires =
-    typeof fromBody === 'boolean' ? fromBody : fromQuery ? fromQuery === 'true' : undefined
-  if (requires === undefined) {
-    return json(
-      { detail: 'requires_approval must be provided either in request body or as query parameter' },
-      422,
-    )
-  }
   const rules = (agent.tool_rules ?? []).filter(
     (rule) => !(rule.type === 'requires_approval' && rule.tool_name === toolName),
   )
