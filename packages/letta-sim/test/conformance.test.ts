@@ -581,6 +581,11 @@ async function driveApprovals(): Promise<Record<string, Exchange>> {
   const agent = await newAgent('rec-approval')
   const path = `/v1/agents/${agent.id}/messages`
   const { out, toolCallId } = await pendingThenApprove('approval', path)
+  out.approval_tool_mark_sdk_body = await exchange(
+    'PATCH',
+    `/v1/agents/${agent.id}/tools/approval/${TOOL}`,
+    { body_requires_approval: true },
+  )
   out.approval_tool_mark = await exchange(
     'PATCH',
     `/v1/agents/${agent.id}/tools/approval/${TOOL}`,
