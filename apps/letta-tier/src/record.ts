@@ -7,24 +7,18 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Reply } from '@letta-openwebui/fake-llm'
 import { startFakeLlm } from '@letta-openwebui/fake-llm'
-import { readRawEvents, recordedAgentBody } from '@letta-openwebui/letta-sim'
-import type { Letta } from './kit.ts'
+import { readRawEvents } from '@letta-openwebui/letta-sim'
 import { ensureKit, kitPresent, makeInstance, REPO_ROOT, startLetta, startRedis } from './kit.ts'
 import { cleanUp } from './processes.ts'
+import { recordApprovals } from './record-approvals.ts'
+import { recordFolders, recordImages } from './record-attachments.ts'
+import type { Session } from './record-session.ts'
+import { CALL_TIMEOUT_MS, newAgent, SDK_HEADERS, send, session } from './record-session.ts'
 import type { Exchange, Recording } from './recording.ts'
 import { normalise } from './recording.ts'
 
 const OUT_DIR = join(REPO_ROOT, 'packages/letta-sim/fixtures/real')
-/** What the SDK sends; without it Letta refuses `streaming: true` (pre-1.0 clients). */
-const SDK_HEADERS = {
-  'content-type': 'application/json',
-  'x-stainless-package-version': '1.12.1',
-  'x-stainless-lang': 'js',
-}
-/** No single call of these cases takes longer on the real server. */
-const CALL_TIMEOUT_MS = 120_000
 
 if (!kitPresent()) {
   console.info('record:letta needs the Letta kit (../shared/real-letta or LETTA_KIT)')
@@ -33,62 +27,6 @@ if (!kitPresent()) {
 
 const logDir = mkdtempSync(join(tmpdir(), 'letta-record-logs-'))
 const fake = startFakeLlm()
-
-type Session = { letta: Letta; exchange(request: Exchange['request']): Promise<Exchange> }
-
-function session(letta: Letta): Session {
-  return {
-    letta,
-    async exchange(request) {
-      const response = await fetch(`${letta.url}${request.path}`, {
-        method: request.method,
-        headers: SDK_HEADERS,
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-      })
-      const contentType = response.headers.get('content-type') ?? ''
-      if (contentType.startsWith('text/event-stream')) {
-        return { request, status: response.status, contentType, sse: await readRawEvents(response) }
-      }
-      const text = await response.text()
-      let json: unknown = text
-      try {
-        json = JSON.parse(text)
-      } catch {
-        // kept as text
-      }
-      return { request, status: response.status, contentType, json }
-    },
-  }
-}
-
-/** A bridge-style agent: the same create body AgentDirectory sends. */
-async function newAgent(s: Session, user: string): Promise<{ id: string; exchange: Exchange }> {
-  const exchange = await s.exchange({
-    method: 'POST',
-    path: '/v1/agents/',
-    body: recordedAgentBody(user),
-  })
-  const id = (exchange.json as { id?: string }).id
-  if (!id) throw new Error(`agent create failed: ${JSON.stringify(exchange.json)}`)
-  return { id, exchange }
-}
-
-const send = (text: string, extra: Record<string, unknown> = {}) => ({
-  messages: [{ role: 'user', content: text, otid: crypto.randomUUID() }],
-  streaming: true,
-  stream_tokens: true,
-  include_pings: true,
-  ...extra,
-})
-
-let markers = 0
-function script(replies: Reply[]): string {
-  markers++
-  const match = `REC${markers}x${crypto.randomUUID().slice(0, 6)}`
-  fake.addScript({ match, replies })
-  return match
-}
 
 const SLOW = {
   content: Array.from({ length: 300 }, (_, i) => `w${i}`).join(' '),
@@ -104,7 +42,7 @@ async function whileStreaming(
 ): Promise<{ stream: Exchange; during: Exchange[] }> {
   const response = await fetch(`${s.letta.url}${path}`, {
     method: 'POST',
-    headers: SDK_HEADERS,
+    headers: { ...SDK_HEADERS, 'content-type': 'application/json' },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
   })
@@ -127,9 +65,8 @@ async function whileStreaming(
   }
 }
 
-async function recordWithoutRedis(s: Session, out: Recording[]) {
-  const keep = (name: string, exchange: Exchange, note?: string) =>
-    out.push({ name, note, ...exchange })
+async function recordWithoutRedis(s: Session) {
+  const { keep, script } = s
   const agent = await newAgent(s, 'rec-plain')
   keep('agent_create', agent.exchange)
   keep(
@@ -381,9 +318,8 @@ async function recordWithoutRedis(s: Session, out: Recording[]) {
   )
 }
 
-async function recordWithRedis(s: Session, out: Recording[]) {
-  const keep = (name: string, exchange: Exchange, note?: string) =>
-    out.push({ name, note, ...exchange })
+async function recordWithRedis(s: Session) {
+  const { keep, script } = s
   const agent = await newAgent(s, 'rec-redis')
   const conversation = await s.exchange({
     method: 'POST',
@@ -445,7 +381,10 @@ try {
       logFile: join(logDir, 'letta.log'),
     })
     cleanup.push(() => letta.child.stop())
-    await recordWithoutRedis(session(letta), recordings)
+    const s = session(letta, fake, recordings)
+    await recordWithoutRedis(s)
+    await recordImages(s, await recordApprovals(s))
+    await recordFolders(s)
     await letta.child.stop()
   }
   {
@@ -460,7 +399,7 @@ try {
       logFile: join(logDir, 'letta-redis.log'),
     })
     cleanup.push(() => letta.child.stop())
-    await recordWithRedis(session(letta), recordings)
+    await recordWithRedis(session(letta, fake, recordings))
   }
   rmSync(OUT_DIR, { recursive: true, force: true })
   mkdirSync(OUT_DIR, { recursive: true })

@@ -7,6 +7,11 @@ export type Exchange = {
   json?: unknown
   /** An event-stream answer: one entry per SSE event, without the closing blank line. */
   sse?: string[]
+  /**
+   * What the model was given by the calls this exchange caused: the last messages of each call
+   * (OpenAI chat format, as the fake model received them). Only where a case asks for it.
+   */
+  modelSaw?: unknown[][]
 }
 
 export type Recording = Exchange & { name: string; note?: string }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
  * `bun packages/letta-sim/src/cli.ts --port 8283 [--ping-ms N] [--no-redis] [--no-conversations]
- * [--fork-at-message]`: a simulated Letta to point at (the flags are SimOptions).
+ * [--fork-at-message] [--file-processing error|completed]`: a simulated Letta to point at (the
+ * flags are SimOptions).
  */
 import { parseArgs } from 'node:util'
 import { startLettaSim } from './sim.ts'
@@ -19,6 +20,8 @@ const { values } = parseArgs({
     'no-conversations': { type: 'boolean', default: false },
     // Letta Cloud's fork, cut at message_id.
     'fork-at-message': { type: 'boolean', default: false },
+    // How uploaded files' processing ends: as recorded from the kit (error), or completed.
+    'file-processing': { type: 'string', default: 'error' },
   },
 })
 
@@ -32,12 +35,19 @@ function integer(name: string, value: string | undefined): number | undefined {
   return parsed
 }
 
+const fileProcessing = values['file-processing']
+if (fileProcessing !== 'error' && fileProcessing !== 'completed') {
+  console.error(`letta-sim: --file-processing must be error or completed, got "${fileProcessing}"`)
+  process.exit(2)
+}
+
 const sim = startLettaSim({
   port: integer('port', values.port),
   pingIntervalMs: integer('ping-ms', values['ping-ms']),
   redis: !values['no-redis'],
   conversations: !values['no-conversations'],
   forkAtMessage: values['fork-at-message'],
+  fileProcessing,
 })
 
 // Registered before the first await, so an early Ctrl-C still stops the server cleanly.

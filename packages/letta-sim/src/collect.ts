@@ -65,6 +65,7 @@ export async function collectRun(run: Run, steps: Step[], signal: AbortSignal): 
   if (playback.interruption === 'cancelled') {
     collected.stopReason = { message_type: 'stop_reason', stop_reason: 'cancelled' }
   }
+  run.stopReason = collected.stopReason?.stop_reason
   // A run whose client left keeps running, as far as Letta is concerned.
   if (playback.interruption !== 'client_gone') {
     settleRun(run, collected.error || collected.dropped ? 'failed' : 'completed')

@@ -44,6 +44,14 @@ export type RunView = {
   messages: Array<{ role: string; text: string }>
   /** The memory blocks as the thread's system prompt was compiled then: label → value. */
   memory: Record<string, string>
+  /** How the run ended, as its stream said (`requires_approval`, `end_turn` …); null while open. */
+  stopReason: string | null
+  /** The answers this run's request gave to its thread's pending approval request. */
+  approvals: Array<{ tool_call_id: string; approve: boolean; reason: string | null }>
+  /** The tool results the run stored: denied calls' errors (by the sim) and the scenario's. */
+  toolReturns: Array<{ toolCallId: string; name: string | null; status: string; text: string }>
+  /** The images of this run's input messages, without their bytes. */
+  images: Array<{ mediaType: string; dataLength: number }>
 }
 
 /** Runs still kept (the newest `finishedRunsKept`), oldest first. */
@@ -55,6 +63,10 @@ export function runViews(state: SimState): RunView[] {
     status: run.status,
     messages: run.context?.messages ?? [],
     memory: run.context?.memory ?? {},
+    stopReason: run.stopReason ?? null,
+    approvals: run.context?.approvals ?? [],
+    toolReturns: run.context?.toolReturns ?? [],
+    images: run.context?.images ?? [],
   }))
 }
 

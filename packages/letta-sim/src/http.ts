@@ -9,7 +9,7 @@ export type RecordedRequest = {
   query: Query
   /** Lower-case names. */
   headers: Record<string, string>
-  /** Parsed JSON, else the text, else undefined. */
+  /** Parsed JSON, else the text, else undefined; a multipart body as its fields (files named). */
   body: unknown
   /** performance.now() on arrival. */
   at: number
@@ -27,7 +27,16 @@ export function parseQuery(params: URLSearchParams): Query {
 export const normalizePath = (pathname: string): string =>
   pathname.length > 1 && pathname.endsWith('/') ? pathname.slice(0, -1) : pathname
 
+/** A multipart body's fields; files as File objects (`POST /v1/folders/{id}/upload`). */
+export type Multipart = { multipart: Record<string, File | string> }
+
 export async function readBody(request: Request): Promise<unknown> {
+  if (request.headers.get('content-type')?.startsWith('multipart/form-data')) {
+    const form = await request.formData().catch(() => undefined)
+    const multipart: Record<string, File | string> = {}
+    for (const [key, value] of form ?? []) multipart[key] = value
+    return { multipart } satisfies Multipart
+  }
   const text = await request.text()
   if (!text) return undefined
   try {
@@ -98,4 +107,20 @@ export function matchRoute<Context>(
     }
   }
   return pathKnown ? 405 : 404
+}
+
+/** What a recorded request keeps of a multipart body: each file's name, type and size. */
+export function recordedBody(body: unknown): unknown {
+  const fields = (body as Partial<Multipart> | undefined)?.multipart
+  if (!fields) return body
+  return {
+    multipart: Object.fromEntries(
+      Object.entries(fields).map(([key, value]) => [
+        key,
+        typeof value === 'string'
+          ? value
+          : { name: value.name, type: value.type, size: value.size },
+      ]),
+    ),
+  }
 }

@@ -1,7 +1,10 @@
 export type { AgentInit, SimAgent } from './agents.ts'
+export type { Decision } from './approvals.ts'
+export type { ImageView } from './content.ts'
 export type { RunView } from './control.ts'
 export type { LettaFixture } from './fixtures.ts'
 export { LETTA_FIXTURES_DIR, lettaFixture, lettaFixtures, recordedAgentBody } from './fixtures.ts'
+export type { FileProcessing, SimFile, SimFolder } from './folders.ts'
 export type {
   ErrorFrame,
   ErrorInput,
@@ -17,6 +20,8 @@ export type { ModelCatalog } from './models.ts'
 export { DEFAULT_MODELS } from './models.ts'
 export type { StreamStats } from './runs.ts'
 export type {
+  AfterApprovalOptions,
+  AnsweredCall,
   ReasoningToolAnswerOptions,
   Scenario,
   ScenarioRequest,
@@ -25,6 +30,7 @@ export type {
   TokenStreamOptions,
 } from './scenarios.ts'
 export {
+  afterApproval,
   approvalRequest,
   demoScenario,
   dropAfter,

@@ -46,7 +46,19 @@ function listed(
  */
 export function lettaMessages(message: ThreadMessage): Listed[] {
   if (message.role === 'system' || message.role === 'user') {
-    return [listed(message, `${message.role}_message`, message.otid, { content: message.text })]
+    const content = message.parts ?? message.text
+    return [listed(message, `${message.role}_message`, message.otid, { content })]
+  }
+  if (message.role === 'approval') {
+    // The deprecated flat fields repeat the first decision.
+    const [first] = message.decisions ?? []
+    const fields = {
+      approvals: (message.decisions ?? []).map((decision) => ({ type: 'approval', ...decision })),
+      approve: first?.approve ?? null,
+      approval_request_id: first?.tool_call_id ?? null,
+      reason: first?.reason ?? null,
+    }
+    return [listed(message, 'approval_response_message', null, fields)]
   }
   if (message.role === 'tool') {
     const { name, ...fields } = message.toolReturn ?? {}
@@ -63,9 +75,11 @@ export function lettaMessages(message: ThreadMessage): Listed[] {
   }
   const [first] = message.toolCalls ?? []
   if (first) {
-    const type = message.approval ? 'approval_request_message' : 'tool_call_message'
     const fields = { tool_call: first, tool_calls: message.toolCalls }
-    parts.push(listed(message, type, partOtid(message, parts.length), fields))
+    // Letta lists an approval request with the message id as its otid.
+    if (message.approval)
+      parts.push(listed(message, 'approval_request_message', message.id, fields))
+    else parts.push(listed(message, 'tool_call_message', partOtid(message, parts.length), fields))
   }
   return parts
 }
@@ -74,9 +88,11 @@ export function lettaMessages(message: ThreadMessage): Listed[] {
  * `GET /v1/conversations/{id}/messages` over a thread, as Letta 0.16.8 pages it: `before` and
  * `after` are positions in the thread whatever the order (an unknown cursor is ignored),
  * `order` defaults to newest first, `limit` counts stored messages before they are split into
- * parts, and `include_return_message_types` filters the parts.
+ * parts, and `include_return_message_types` filters the parts. `oldestFirst`: the agent route
+ * (`GET /v1/agents/{id}/messages`) takes the newest page the same way, then lists it oldest
+ * first (its `get_agent_recall_async` reverses the page back).
  */
-export function listMessages(thread: ThreadMessage[], query: Query): Listed[] {
+export function listMessages(thread: ThreadMessage[], query: Query, oldestFirst = false): Listed[] {
   const position = (id: string | undefined) =>
     id === undefined ? -1 : thread.findIndex((message) => message.id === id)
   const after = position(queryValue(query, 'after'))
@@ -85,6 +101,7 @@ export function listMessages(thread: ThreadMessage[], query: Query): Listed[] {
   if (queryValue(query, 'order') !== 'asc') page = page.reverse()
   const limit = Number(queryValue(query, 'limit') ?? DEFAULT_LIMIT)
   if (Number.isInteger(limit) && limit >= 0) page = page.slice(0, limit)
+  if (oldestFirst && queryValue(query, 'order') !== 'asc') page = page.reverse()
   const types = queryList(query, 'include_return_message_types')
   return page
     .flatMap(lettaMessages)

@@ -21,6 +21,9 @@ export const conversationNotFound = (conversationId: string): Response =>
 /** A 422 raised with `HTTPException(422, detail=...)`. */
 export const unprocessable = (detail: string): Response => json({ detail }, 422)
 
+/** Letta's handler for a body Pydantic rejects: the errors as Python's repr, and a trace id. */
+export const invalidBody = (errors: string): Response => json({ trace_id: '', detail: errors }, 422)
+
 /** FastAPI's rewritten path-validation error for a malformed `<primitive>-<uuid4>` id. */
 export function invalidPathId(parameter: string, primitive: string, value: string): Response {
   const error =
@@ -128,7 +131,13 @@ export function lettaResponse(collected: Collected): LettaResponse {
   return {
     messages: collected.messages,
     stop_reason: collected.stopReason ?? { message_type: 'stop_reason', stop_reason: 'end_turn' },
-    usage: collected.usage ?? { message_type: 'usage_statistics', step_count: 1 },
+    // Non-streaming usage counts cache and reasoning tokens as 0 where a stream sends null.
+    usage: {
+      ...(collected.usage ?? { message_type: 'usage_statistics', step_count: 1 }),
+      cached_input_tokens: collected.usage?.cached_input_tokens ?? 0,
+      cache_write_tokens: collected.usage?.cache_write_tokens ?? 0,
+      reasoning_tokens: collected.usage?.reasoning_tokens ?? 0,
+    },
     logprobs: null,
     turns: null,
   }

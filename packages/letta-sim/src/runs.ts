@@ -1,5 +1,6 @@
+import type { StopReasonType } from '@letta-ai/letta-client/resources/runs/runs'
 import { newId } from './frames.ts'
-import type { RunContext } from './threads.ts'
+import type { RunContext, RunTrace } from './threads.ts'
 
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed'
 
@@ -55,8 +56,10 @@ export type Run = {
   completedAt?: string
   /** Sent with `background: true`: its chunks are kept for resuming (Letta's Redis stream). */
   log?: RunLog
-  /** What the model was given: the thread's messages and the compiled memory. */
-  context?: RunContext
+  /** What the model was given (the thread's messages, the compiled memory) and what it stored. */
+  context?: RunContext & Partial<RunTrace>
+  /** The stop reason its frames gave, once played. */
+  stopReason?: StopReasonType
 }
 
 /** Chunks kept in the sim's stand-in for Letta's Redis stream `sse:run:{run_id}`. */

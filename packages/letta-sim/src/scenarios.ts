@@ -22,8 +22,26 @@ export type Step =
   /** A plain HTTP error instead of a stream; only honoured as the first step. */
   | { http: number; body?: unknown }
 
+/** A pending tool call the request answered: the call as the agent made it, and the answer. */
+export type AnsweredCall = {
+  toolCallId: string
+  name: string
+  /** The arguments as the model streamed them (JSON text). */
+  arguments: string
+  approve: boolean
+  reason: string | null
+  /** The step that asked: Letta streams the approved tool's return under it. */
+  stepId: string | null
+}
+
 /** What a scenario function learns about the message it answers. */
-export type ScenarioRequest = { agentId: string; conversationId?: string; text: string }
+export type ScenarioRequest = {
+  agentId: string
+  conversationId?: string
+  text: string
+  /** Set when the request answered the thread's pending approval request. */
+  approvals?: AnsweredCall[]
+}
 
 /** Steps, or (in-process only) a function of the incoming message. */
 export type Scenario = Step[] | ((request: ScenarioRequest) => Step[])
@@ -109,11 +127,7 @@ function assistantFrames(call: LlmCall, chunks: string[]): FrameInput[] {
 type ToolCallSpec = { name: string; arguments: Record<string, unknown>; id: string }
 
 /** Token mode: a name-only delta, then the arguments as raw JSON fragments. */
-function toolCallFrames(
-  call: LlmCall,
-  tool: ToolCallSpec,
-  messageType: 'tool_call_message' | 'approval_request_message' = 'tool_call_message',
-): FrameInput[] {
+function toolCallFrames(call: LlmCall, tool: ToolCallSpec): FrameInput[] {
   const otid = uuid()
   const deltas = [
     { name: tool.name, tool_call_id: tool.id },
@@ -125,9 +139,34 @@ function toolCallFrames(
   ]
   return deltas.map((delta) => ({
     id: call.id,
-    message_type: messageType,
+    message_type: 'tool_call_message',
     otid,
     step_id: call.stepId,
+    tool_call: delta,
+    tool_calls: delta,
+  }))
+}
+
+/**
+ * An approval request as Letta 0.16.8 streams it (recorded): its own message id, which is also
+ * its otid; every delta names all fields, the name first (arguments null), then the fragments
+ * (name null).
+ */
+function approvalRequestFrames(stepId: string, tool: ToolCallSpec): FrameInput[] {
+  const id = newId('message')
+  const deltas = [
+    { name: tool.name, arguments: null, tool_call_id: tool.id },
+    ...fragments(JSON.stringify(tool.arguments)).map((args) => ({
+      name: null,
+      arguments: args,
+      tool_call_id: tool.id,
+    })),
+  ]
+  return deltas.map((delta) => ({
+    id,
+    message_type: 'approval_request_message',
+    otid: id,
+    step_id: stepId,
     tool_call: delta,
     tool_calls: delta,
   }))
@@ -417,7 +456,10 @@ export function httpError(status: number, detail?: string): Step[] {
   return [detail === undefined ? { http: status } : { http: status, body: { detail } }]
 }
 
-/** A tool that needs the user's approval: approval_request_message, then requires_approval. */
+/**
+ * A tool that needs the user's approval: reasoning, the approval request, then
+ * `requires_approval` (the thread then waits: see afterApproval for what an answer plays).
+ */
 export function approvalRequest(
   options: { reasoning?: string; tool?: { name: string; arguments: Record<string, unknown> } } = {},
 ): Step[] {
@@ -430,9 +472,76 @@ export function approvalRequest(
   return [
     ...paced([
       ...reasoningFrames(call, reasoning),
-      ...toolCallFrames(call, { ...tool, id: toolCallId() }, 'approval_request_message'),
+      ...approvalRequestFrames(call.stepId, { ...tool, id: toolCallId() }),
     ]),
     ...finish('requires_approval', 1, reasoning.length + 6),
+  ]
+}
+
+export type AfterApprovalOptions = {
+  /** What an approved tool returns (default "OK"); a function answers per call. */
+  result?: string | ((call: AnsweredCall) => string)
+  /** Whether an approved tool failed (default success). */
+  status?: 'success' | 'error'
+  reasoning?: string
+  /** The agent's answer (default: "Done." after an approval, else "Understood."). */
+  answer?: string
+}
+
+/**
+ * What follows an answer to a pending approval: each approved tool's return (streamed, under
+ * the asking step, as Letta does; a denied one is stored by the sim and not streamed, as
+ * recorded), then a new LLM step with the agent's answer. It is the continuation's default;
+ * enqueue it (or any scenario) to script the continuation.
+ */
+export function afterApproval(options: AfterApprovalOptions = {}): Scenario {
+  return (request) => {
+    const approved = (request.approvals ?? []).filter((call) => call.approve)
+    const returns = approved.map((call) =>
+      toolReturnFrame(
+        call.stepId ?? newId('step'),
+        { name: call.name, id: call.toolCallId },
+        typeof options.result === 'function' ? options.result(call) : (options.result ?? 'OK'),
+        options.status ?? 'success',
+      ),
+    )
+    const next = llmCall()
+    const reasoning = tokens(options.reasoning ?? '')
+    const answer = tokens(options.answer ?? (approved.length > 0 ? 'Done.' : 'Understood.'))
+    return [
+      ...returns.map((frame) => ({ frame })),
+      ...paced([...reasoningFrames(next, reasoning), ...assistantFrames(next, answer)]),
+      ...finish('end_turn', 1, reasoning.length + answer.length),
+    ]
+  }
+}
+
+/**
+ * A send Letta refuses once its stream has started (the ping is out): stop_reason `error`, an
+ * `internal_error` event, [DONE]. `message` is what Letta's handler shows (its generic sentence
+ * for a ValueError, else the error's own text).
+ */
+export function refusedInStream(detail: string, message: string = detail): Step[] {
+  return [
+    { frame: stopReason('error') },
+    { error: { error_type: 'internal_error', message, detail } },
+    { done: true },
+  ]
+}
+
+/** A run that ends before any step (no model call): the stop reason and empty usage. */
+export function endedBeforeAnyStep(reason: StopReasonType): Step[] {
+  return [
+    { frame: stopReason(reason) },
+    {
+      frame: {
+        ...usage(0, 0),
+        prompt_tokens: 0,
+        total_tokens: 0,
+        context_tokens: null,
+      },
+    },
+    { done: true },
   ]
 }
 

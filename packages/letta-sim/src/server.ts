@@ -4,6 +4,7 @@ import type { Server } from 'bun'
 import type { AgentInclude, AgentInit } from './agents.ts'
 import { agentMemory, buildAgent, listAgents, viewAgent } from './agents.ts'
 import { collectRun } from './collect.ts'
+import { invalidContent } from './content.ts'
 import type { ConversationInit, ConversationSort, SimConversation } from './conversations.ts'
 import {
   buildConversation,
@@ -12,6 +13,7 @@ import {
   updateConversation,
 } from './conversations.ts'
 import { foldSteps } from './fold.ts'
+import { FOLDER_ROUTES } from './folder-routes.ts'
 import type { Query, Route } from './http.ts'
 import { isLettaId, isSdkClient, json, queryList, queryValue } from './http.ts'
 import { listMessages } from './messages.ts'
@@ -25,16 +27,18 @@ import {
   droppedResponse,
   errorResponse,
   httpStepResponse,
+  invalidBody,
   invalidPathId,
   lettaResponse,
   noActiveRuns,
   unprocessable,
 } from './responses.ts'
 import type { Run } from './runs.ts'
-import { resolveScenario } from './scenarios.ts'
 import type { SimState } from './state.ts'
 import { streamRun } from './stream.ts'
-import { agentThread } from './threads.ts'
+import { agentThread, runTrace } from './threads.ts'
+import type { Mode, Target } from './turns.ts'
+import { inputMessages, planTurn } from './turns.ts'
 
 /** The Letta server release whose wire letta-sim imitates. */
 export const LETTA_VERSION = '0.16.8'
@@ -163,51 +167,18 @@ function modifyBlock(call: LettaCall, [agentId = '', label = '']: string[]): Res
   return json(block)
 }
 
-/** The text of the last user message (or of `input`), for scenarios that answer it. */
-function userText(body: Body): string {
-  if (typeof body.input === 'string') return body.input
-  const messages = Array.isArray(body.messages) ? (body.messages as unknown[]) : []
-  const last = messages.map(asBody).findLast((message) => message?.role === 'user')
-  const content = last?.content
-  if (typeof content === 'string') return content
-  if (!Array.isArray(content)) return ''
-  return content
-    .map((part) => asBody(part))
-    .map((part) => (part?.type === 'text' && typeof part.text === 'string' ? part.text : ''))
-    .join('')
-}
-
-/** A send's input messages (`input` is one user message). */
-const inputMessages = (body: Body): unknown[] =>
-  Array.isArray(body.messages)
-    ? body.messages
-    : typeof body.input === 'string'
-      ? [{ role: 'user', content: body.input }]
-      : []
-
 const hasInput = (body: Body): boolean =>
   (Array.isArray(body.messages) && body.messages.length > 0) ||
   (body.input !== undefined && body.input !== null)
 
-type Target = { agentId: string; conversationId?: string; lockKey?: string }
-
 /** The agent's memory blocks, label → value, as a system prompt compiles them. */
 const memoryOf = (state: SimState, agentId: string) => agentMemory(state.agents.get(agentId))
-
-type Mode = {
-  streaming: boolean
-  streamTokens: boolean
-  includePings: boolean
-  /** `background: true`: the run is decoupled from this response and can be resumed. */
-  background: boolean
-}
 
 /** Plays the next scenario for a target: an HTTP error, a stream or a JSON LettaResponse. */
 async function play(
   call: LettaCall,
   target: Target,
   mode: Mode,
-  text: string,
   input: unknown[],
 ): Promise<Response> {
   const { state } = call
@@ -216,12 +187,10 @@ async function play(
   const holder = lockKey ? state.runs.holder({ agentId: target.agentId, lockKey }) : undefined
   if (holder) return conversationBusy(holder.id)
   if (mode.background && !state.settings.redis) return backgroundNeedsRedis()
-  const scenario = state.queue.take(target.agentId) ?? state.settings.defaultScenario
-  const steps = resolveScenario(scenario, {
-    agentId: target.agentId,
-    conversationId: target.conversationId,
-    text,
-  })
+  const threadKey = target.conversationId ?? agentThread(target.agentId)
+  const turn = planTurn(state, target, mode, state.threads.get(threadKey) ?? [], input)
+  if (turn instanceof Response) return turn
+  const { steps } = turn
   const first = steps[0]
   if (first && 'http' in first) return httpStepResponse(first, target.agentId)
 
@@ -231,10 +200,10 @@ async function play(
   // cut short by the request's signal.
   if (state.settings.runStartLatencyMs > 0) await Bun.sleep(state.settings.runStartLatencyMs)
   // The run's input joins its thread; its answers follow, under the ids its frames carry.
-  const threadKey = target.conversationId ?? agentThread(target.agentId)
-  const context = state.threads.input(threadKey, input, memoryOf(state, target.agentId))
+  const memory = memoryOf(state, target.agentId)
+  const context = state.threads.input(threadKey, turn.input, memory, turn.before)
   const run = state.runs.start({ ...target, lockKey, background: mode.background, context })
-  state.threads.answer(threadKey, run.id, steps)
+  run.context = { ...context, ...runTrace(state.threads.answer(threadKey, run.id, steps)) }
   if (mode.streaming) {
     const body = streamRun(run, mode.streamTokens ? steps : foldSteps(steps), {
       includePings: mode.includePings,
@@ -256,6 +225,8 @@ async function sendAgentMessage(call: LettaCall, [agentId = '']: string[]): Prom
   const body = asBody(call.body)
   if (!body)
     return unprocessable('Input should be a valid dictionary or object to extract fields from')
+  const invalid = invalidContent(inputMessages(body))
+  if (invalid) return invalidBody(invalid)
   if (!hasInput(body)) return unprocessable('Messages must not be empty')
   const streaming = body.streaming === true
   if (!streaming) {
@@ -283,10 +254,61 @@ async function sendAgentMessage(call: LettaCall, [agentId = '']: string[]): Prom
       streamTokens: body.stream_tokens === true,
       includePings: body.include_pings !== false,
       background: streaming && body.background === true,
+      route: 'agents',
     },
-    userText(body),
     inputMessages(body),
   )
+}
+
+/**
+ * `PATCH /v1/agents/{id}/tools/approval/{tool_name}`: `{requires_approval}` in the body, or
+ * (deprecated) the query parameter with no body. Letta keeps it as a `requires_approval` tool
+ * rule, whatever the tool; the sim's scenarios decide what the agent calls, the rule is there
+ * for tests to read. The body SDK 1.12.1's `updateApproval` sends
+ * (`{body_requires_approval}`) is refused with 422, as by Letta 0.16.8 (recorded).
+ */
+function modifyToolApproval(call: LettaCall, [agentId = '', toolName = '']: string[]): Response {
+  if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  let requires: boolean | undefined
+  if (call.body !== undefined) {
+    const body = asBody(call.body) ?? {}
+    const errors = [
+      typeof body.requires_approval !== 'boolean' &&
+        `{'type': 'missing', 'loc': ('body', 'requires_approval'), 'msg': 'Field required'}`,
+      ...Object.keys(body)
+        .filter((key) => key !== 'requires_approval')
+        .map(
+          (key) =>
+            `{'type': 'extra_forbidden', 'loc': ('body', '${key}'), 'msg': 'Extra inputs are not permitted'}`,
+        ),
+    ].filter(Boolean)
+    if (errors.length > 0) return invalidBody(`[${errors.join(', ')}]`)
+    requires = body.requires_approval === true
+  } else {
+    const query = queryValue(call.query, 'requires_approval')
+    if (query === undefined) {
+      return unprocessable(
+        'requires_approval must be provided either in request body or as query parameter',
+      )
+    }
+    requires = query === 'true'
+  }
+  const agent = call.state.agents.get(agentId)
+  if (!agent) return agentNotFound(agentId)
+  const rules = (agent.tool_rules ?? []).filter(
+    (rule) => !(rule.type === 'requires_approval' && rule.tool_name === toolName),
+  )
+  agent.tool_rules = requires
+    ? [...rules, { type: 'requires_approval', tool_name: toolName }]
+    : rules
+  return json(isSdkClient(call.request.headers) ? null : agent)
+}
+
+/** `GET /v1/agents/{id}/messages`: the agent's own thread, newest page listed oldest first. */
+function listAgentMessages(call: LettaCall, [agentId = '']: string[]): Response {
+  if (!isLettaId('agent', agentId)) return invalidPathId('agent_id', 'agent', agentId)
+  if (!call.state.agents.has(agentId)) return agentNotFound(agentId)
+  return json(listMessages(call.state.threads.get(agentThread(agentId)) ?? [], call.query, true))
 }
 
 /** Cancels the given runs; unknown ids are reported `failed`, like Letta. */
@@ -420,6 +442,8 @@ async function sendConversationMessage(
   const body = asBody(call.body)
   if (!body)
     return unprocessable('Input should be a valid dictionary or object to extract fields from')
+  const invalid = invalidContent(inputMessages(body))
+  if (invalid) return invalidBody(invalid)
   if (!hasInput(body)) return unprocessable('Messages must not be empty')
   const target = resolveConversation(call.state, conversationId, body.agent_id)
   if (target instanceof Response) return target
@@ -435,8 +459,9 @@ async function sendConversationMessage(
     streamTokens: body.stream_tokens === true,
     includePings: body.include_pings !== false,
     background: streaming && body.background === true,
+    route: 'conversations' as const,
   }
-  return play(call, target, mode, userText(body), inputMessages(body))
+  return play(call, target, mode, inputMessages(body))
 }
 
 function cancelConversationRuns(call: LettaCall, [conversationId = '']: string[]): Response {
@@ -540,7 +565,8 @@ function viewRun(run: Run): LettaRun {
     background: run.log !== undefined,
     metadata: null,
     request_config: null,
-    stop_reason: stopReasons[run.status],
+    // A run that ran to its end stops for the reason its stream gave (requires_approval …).
+    stop_reason: (run.status === 'completed' && run.stopReason) || stopReasons[run.status],
     callback_url: null,
     callback_sent_at: null,
     callback_status_code: null,
@@ -634,6 +660,12 @@ export const LETTA_ROUTES: Route<LettaCall>[] = [
   { method: 'GET', pattern: new RegExp(`^/v1/agents/${ID}$`), handle: retrieveAgent },
   { method: 'DELETE', pattern: new RegExp(`^/v1/agents/${ID}$`), handle: deleteAgent },
   { method: 'POST', pattern: new RegExp(`^/v1/agents/${ID}/messages$`), handle: sendAgentMessage },
+  { method: 'GET', pattern: new RegExp(`^/v1/agents/${ID}/messages$`), handle: listAgentMessages },
+  {
+    method: 'PATCH',
+    pattern: new RegExp(`^/v1/agents/${ID}/tools/approval/${ID}$`),
+    handle: modifyToolApproval,
+  },
   {
     method: 'GET',
     pattern: new RegExp(`^/v1/agents/${ID}/core-memory/blocks$`),
@@ -709,4 +741,5 @@ export const LETTA_ROUTES: Route<LettaCall>[] = [
   { method: 'GET', pattern: /^\/v1\/models\/embedding$/, handle: listEmbeddingModels },
   { method: 'GET', pattern: new RegExp(`^/v1/runs/${ID}$`), handle: retrieveRun },
   { method: 'POST', pattern: new RegExp(`^/v1/runs/${ID}/stream$`), handle: resumeRun },
+  ...FOLDER_ROUTES,
 ]

@@ -4,8 +4,9 @@ import { agentMemory, buildAgent } from './agents.ts'
 import type { ControlCall, RunView } from './control.ts'
 import { CONTROL_ROUTES, runViews } from './control.ts'
 import type { SimConversation } from './conversations.ts'
+import type { FileProcessing, SimFile, SimFolder } from './folders.ts'
 import type { RecordedRequest, Route } from './http.ts'
-import { json, matchRoute, normalizePath, parseQuery, readBody } from './http.ts'
+import { json, matchRoute, normalizePath, parseQuery, readBody, recordedBody } from './http.ts'
 import type { ModelCatalog } from './models.ts'
 import { DEFAULT_MODELS } from './models.ts'
 import { methodNotAllowed, routeNotFound } from './responses.ts'
@@ -24,6 +25,8 @@ import { agentThread } from './threads.ts'
  * the Docker image reads) sets keepalive_interval: 50, measured against the real server.
  */
 const LETTA_PING_INTERVAL_MS = 50_000
+/** The kit's stubbed parser failed about 45 ms after the upload (recorded). */
+const FILE_PROCESSING_MS = 50
 
 export type SimOptions = {
   /** 0 (default): any free port. The sim always listens on 127.0.0.1. */
@@ -56,6 +59,14 @@ export type SimOptions = {
   conversations?: boolean
   /** Letta Cloud's fork at `message_id` (default false: 0.16.x copies the whole thread). */
   forkAtMessage?: boolean
+  /**
+   * How an uploaded file's processing ends (default `error`, as recorded from the offline kit,
+   * whose parser is stubbed and which has no embedding endpoint; `completed` plays what a Letta
+   * that can parse and embed reaches: parsing → embedding → completed, not recorded).
+   */
+  fileProcessing?: FileProcessing
+  /** How long processing takes after an upload (default 50 ms, about what the kit took). */
+  fileProcessingMs?: number
 }
 
 export type LettaSim = {
@@ -70,6 +81,9 @@ export type LettaSim = {
   agents: Map<string, SimAgent>
   /** Conversations by id (each names its agent). */
   conversations: Map<string, SimConversation>
+  /** Folders by id, and the files uploaded into them. */
+  folders: Map<string, SimFolder>
+  files: Map<string, SimFile>
   /** What each kept run was given: its thread's messages and compiled memory (`/_sim/runs`). */
   runs(): RunView[]
   /** FIFO: the next message (for that agent, if given) plays it. */
@@ -78,7 +92,7 @@ export type LettaSim = {
   createAgent(init?: AgentInit): SimAgent
   /** The agent disappears behind its users' back. */
   deleteAgent(id: string): void
-  /** Clears requests, queue, agents, conversations, runs and counters. */
+  /** Clears requests, queue, agents, conversations, folders, runs and counters. */
   reset(): void
   /** Ends running streams and closes the server. */
   stop(): Promise<void>
@@ -111,7 +125,7 @@ function fetchHandler(state: SimState) {
       path,
       query,
       headers: Object.fromEntries(request.headers),
-      body,
+      body: recordedBody(body),
       at,
     })
     return dispatch<LettaCall>(LETTA_ROUTES, { request, server, state, query, body }, request, path)
@@ -130,6 +144,8 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     redis: options.redis ?? true,
     conversations: options.conversations ?? true,
     forkAtMessage: options.forkAtMessage ?? false,
+    fileProcessing: options.fileProcessing ?? 'error',
+    fileProcessingMs: options.fileProcessingMs ?? FILE_PROCESSING_MS,
     finishedRunsKept: options.finishedRunsKept ?? FINISHED_RUNS_KEPT,
   })
   const server = Bun.serve({
@@ -150,6 +166,8 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     cancels: state.cancels,
     agents: state.agents,
     conversations: state.conversations,
+    folders: state.folders,
+    files: state.files,
     runs: () => runViews(state),
     enqueue(scenario, match) {
       state.queue.push(scenario, match?.agentId)

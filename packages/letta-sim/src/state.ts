@@ -1,5 +1,6 @@
 import type { SimAgent } from './agents.ts'
 import type { SimConversation } from './conversations.ts'
+import type { FileProcessing, SimFile, SimFolder } from './folders.ts'
 import type { RecordedRequest } from './http.ts'
 import type { ModelCatalog } from './models.ts'
 import { RunBook, StreamCounters } from './runs.ts'
@@ -31,6 +32,9 @@ export type SimSettings = {
   conversations: boolean
   /** Letta Cloud's fork, cut at `message_id`; 0.16.x copies the whole thread. */
   forkAtMessage: boolean
+  /** How uploaded files' processing ends, and after how long (see SimOptions). */
+  fileProcessing: FileProcessing
+  fileProcessingMs: number
 }
 
 /** Scenarios waiting for a message: FIFO, optionally reserved for one agent. */
@@ -64,6 +68,8 @@ export type SimState = {
   settings: SimSettings
   agents: Map<string, SimAgent>
   conversations: Map<string, SimConversation>
+  folders: Map<string, SimFolder>
+  files: Map<string, SimFile>
   runs: RunBook
   threads: ThreadBook
   queue: ScenarioQueue
@@ -77,6 +83,8 @@ export function createState(settings: SimSettings): SimState {
     settings,
     agents: new Map(),
     conversations: new Map(),
+    folders: new Map(),
+    files: new Map(),
     runs: new RunBook(settings.finishedRunsKept),
     threads: new ThreadBook(),
     queue: new ScenarioQueue(),
@@ -92,6 +100,8 @@ export function resetState(state: SimState): void {
   state.threads.clear()
   state.agents.clear()
   state.conversations.clear()
+  state.folders.clear()
+  state.files.clear()
   state.queue.clear()
   state.requests.length = 0
   state.cancels.length = 0

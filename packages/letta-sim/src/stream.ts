@@ -113,6 +113,7 @@ class SseStream {
     const { playback } = this.run
     if ('frame' in step) {
       const frame = this.envelopes.fill(step)
+      if (frame.message_type === 'stop_reason') this.run.stopReason = frame.stop_reason
       // Background runs number their messages as Letta's Redis stream does (seq_id from 1).
       if (this.run.log && 'seq_id' in frame) frame.seq_id = this.run.log.peekSeq()
       this.write(sseData(frame))

@@ -1,3 +1,6 @@
+import type { Decision } from './approvals.ts'
+import type { ImageView, StoredPart } from './content.ts'
+import { imageViews, storedParts } from './content.ts'
 import { isoSeconds, newId, parseRawFrame, uuid } from './frames.ts'
 import type { Step } from './scenarios.ts'
 
@@ -7,11 +10,12 @@ export type StoredToolCall = { name: string; arguments: string; tool_call_id: st
 /**
  * One message of a thread: Letta's `Message` row, as much of it as the message list, the runs'
  * contexts and a fork need. One LLM step is one assistant message: its reasoning, its text and
- * its tool calls share the id its frames carried; a tool's result is a message of its own.
+ * its tool calls (stored under the id its frames carried, or its approval request's id); a
+ * tool's result is a message of its own, and so is an answer to an approval request.
  */
 export type ThreadMessage = {
   id: string
-  role: 'system' | 'user' | 'assistant' | 'tool'
+  role: 'system' | 'user' | 'assistant' | 'tool' | 'approval'
   /** The content: the prompt, an input, an answer ('' for a step that only called tools). */
   text: string
   date: string
@@ -25,6 +29,10 @@ export type ThreadMessage = {
   approval?: boolean
   /** A tool message: its `tool_return_message` fields as they were streamed. */
   toolReturn?: Record<string, unknown>
+  /** A user message sent as a content list: its parts as Letta stores them (images included). */
+  parts?: StoredPart[]
+  /** An approval message: the decisions it carried. */
+  decisions?: Decision[]
 }
 
 /**
@@ -36,6 +44,13 @@ export type ThreadMessage = {
 export type RunContext = {
   messages: Array<{ role: string; text: string }>
   memory: Record<string, string>
+}
+
+/** What a run stored besides its text: what tests assert reached Letta (see RunView). */
+export type RunTrace = {
+  approvals: Decision[]
+  toolReturns: Array<{ toolCallId: string; name: string | null; status: string; text: string }>
+  images: ImageView[]
 }
 
 /** The key of an agent's own thread ("default" conversation). */
@@ -92,42 +107,74 @@ const TOOL_RETURN_FIELDS = [
   'tool_returns',
 ] as const
 
-/** The messages a run's frames store, in order of their first frame, under the frames' ids. */
+/**
+ * The messages a run's frames store, in order of their first frame. Frames of one LLM step are
+ * one message (keyed by their step, else their id), under the id they carried; an approval
+ * request's frames carry an id of their own, which the stored step takes (as on Letta, whose
+ * streamed reasoning and approval request differ in id but are listed under the request's).
+ */
 export function runMessages(steps: Step[], runId: string): ThreadMessage[] {
-  const byId = new Map<string, ThreadMessage>()
+  const byKey = new Map<string, ThreadMessage>()
   for (const frame of framesOf(steps)) {
     const { id, message_type: type } = frame
     if (typeof id !== 'string' || typeof type !== 'string') continue
+    const stepId = typeof frame.step_id === 'string' ? frame.step_id : null
     const envelope = {
       id,
       date: isoSeconds(),
       otid: typeof frame.otid === 'string' ? frame.otid : uuid(),
-      stepId: typeof frame.step_id === 'string' ? frame.step_id : null,
+      stepId,
       runId,
     }
     if (type === 'tool_return_message') {
       const toolReturn = Object.fromEntries(TOOL_RETURN_FIELDS.map((key) => [key, frame[key]]))
       toolReturn.name = frame.name ?? null
-      byId.set(id, { ...envelope, role: 'tool', text: text(frame.tool_return), toolReturn })
+      byKey.set(id, { ...envelope, role: 'tool', text: text(frame.tool_return), toolReturn })
       continue
     }
-    const known = byId.get(id)
+    const key = stepId ?? id
+    const known = byKey.get(key)
     const message = known ?? { ...envelope, role: 'assistant' as const, text: '' }
     if (type === 'reasoning_message')
       message.reasoning = (message.reasoning ?? '') + text(frame.reasoning)
     else if (type === 'assistant_message') message.text += text(frame.content)
     else if (type === 'tool_call_message' || type === 'approval_request_message') {
       addToolCall(message, frame.tool_call ?? frame.tool_calls)
-      if (type === 'approval_request_message') message.approval = true
+      if (type === 'approval_request_message') {
+        message.approval = true
+        message.id = id
+      }
     } else continue
-    if (!known) byId.set(id, message)
+    if (!known) byKey.set(key, message)
   }
-  return [...byId.values()]
+  return [...byKey.values()]
 }
 
 /** Whether a message is part of a run's context as tests read it (see RunContext). */
 const conversational = (message: ThreadMessage): boolean =>
-  message.role !== 'tool' && !(message.role === 'assistant' && message.text === '')
+  message.role !== 'tool' &&
+  message.role !== 'approval' &&
+  !(message.role === 'assistant' && message.text === '')
+
+/** What a run's messages amount to for RunView: its approvals, tool results and images. */
+export function runTrace(messages: ThreadMessage[]): RunTrace {
+  return {
+    approvals: messages.flatMap((message) => message.decisions ?? []),
+    toolReturns: messages.flatMap((message) =>
+      message.toolReturn
+        ? [
+            {
+              toolCallId: String(message.toolReturn.tool_call_id ?? ''),
+              name: typeof message.toolReturn.name === 'string' ? message.toolReturn.name : null,
+              status: String(message.toolReturn.status ?? ''),
+              text: message.text,
+            },
+          ]
+        : [],
+    ),
+    images: messages.flatMap((message) => imageViews(message.parts)),
+  }
+}
 
 /**
  * Every thread's in-context messages, as Letta keeps them: a system message first (compiled
@@ -170,14 +217,25 @@ export class ThreadBook {
     return prompt
   }
 
-  /** Appends a send's input messages (roles user, assistant, system, in order); returns what the run is given. */
-  input(key: string, messages: unknown[], memory: Record<string, string>): RunContext {
+  /**
+   * Appends a send's messages: `before` as given (an approval's answer and its tool returns),
+   * then the input messages (roles user, assistant, system, in order); returns what the run is
+   * given.
+   */
+  input(
+    key: string,
+    messages: unknown[],
+    memory: Record<string, string>,
+    before: ThreadMessage[] = [],
+  ): RunContext {
     const thread = this.threads.get(key) ?? this.open(key, memory)
     // The agent's own thread is rebuilt with the current memory at each step.
     if (key.startsWith('agent:')) this.recompile(key, memory)
+    thread.push(...before)
     for (const message of messages) {
       const { role, content, otid } = (message ?? {}) as Record<string, unknown>
       if (role !== 'user' && role !== 'assistant' && role !== 'system') continue
+      const parts = role === 'user' ? storedParts(content) : undefined
       thread.push({
         id: newId('message'),
         role,
@@ -186,6 +244,7 @@ export class ThreadBook {
         otid: typeof otid === 'string' ? otid : uuid(),
         stepId: null,
         runId: null,
+        ...(parts ? { parts } : {}),
       })
     }
     return {
@@ -201,17 +260,19 @@ export class ThreadBook {
    * Ties the inputs just appended to their run (and its first step, as Letta does), then
    * appends the run's answers under the ids its frames carry.
    */
-  answer(key: string, runId: string, steps: Step[]): void {
+  answer(key: string, runId: string, steps: Step[]): ThreadMessage[] {
     const thread = this.threads.get(key)
-    if (!thread) return
+    if (!thread) return []
     const answers = runMessages(steps, runId)
     const firstStep = answers.find((message) => message.stepId)?.stepId ?? null
-    for (const message of thread.slice(1)) {
-      if (message.runId !== null) continue
+    const inputs = thread.slice(1).filter((message) => message.runId === null)
+    for (const message of inputs) {
       message.runId = runId
-      message.stepId = firstStep
+      // An approval's answer belongs to no step; its tool returns keep the request's.
+      if (message.stepId === null && message.role !== 'approval') message.stepId = firstStep
     }
     thread.push(...answers)
+    return [...inputs, ...answers]
   }
 
   delete(key: string): void {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'bun:test'
+import { describe, expect, it } from 'bun:test'
 import type Letta from '@letta-ai/letta-client'
 import {
   BadRequestError,
@@ -11,20 +11,14 @@ import {
 import type { LettaSim } from '../src/index.ts'
 import { httpError, stallAfter, startLettaSim, tokenStream } from '../src/index.ts'
 import type { Frame } from './helpers.ts'
-import { drain, eventually, postRaw, SDK_HEADERS, STREAM_BODY, sdk } from './helpers.ts'
+import { drain, eventually, postRaw, SDK_HEADERS, STREAM_BODY, sdk, useSim } from './helpers.ts'
 
 /** A well-formed agent id nobody created. */
 const MISSING_AGENT = 'agent-00000000-0000-4000-8000-000000000000'
 
 let sim: LettaSim
 let client: Letta
-
-beforeAll(async () => {
-  sim = await startLettaSim()
-  client = sdk(sim)
-})
-afterAll(() => sim.stop())
-beforeEach(() => sim.reset())
+useSim((started) => ({ sim, client } = started))
 
 describe('health', () => {
   it('answers client.health() with a version and status ok', async () => {

@@ -94,4 +94,29 @@ describe('letta-sim cli', () => {
       ).toEqual([])
     })
   })
+
+  it('completes file processing with --file-processing completed, and refuses other values', async () => {
+    await withCli(['--file-processing', 'completed'], async (url) => {
+      const folder = await fetch(`${url}/v1/folders`, {
+        method: 'POST',
+        headers: SDK,
+        body: JSON.stringify({ name: 'f', embedding: 'openai/text-embedding-3-small' }),
+      })
+      const { id } = (await folder.json()) as { id: string }
+      const form = new FormData()
+      form.append('file', new File(['text'], 'notes.txt', { type: 'text/plain' }))
+      const upload = await fetch(`${url}/v1/folders/${id}/upload`, { method: 'POST', body: form })
+      const { id: fileId } = (await upload.json()) as { id: string }
+      await Bun.sleep(80)
+      const file = await fetch(`${url}/v1/folders/${id}/files/${fileId}`)
+      expect(((await file.json()) as { processing_status: string }).processing_status).toBe(
+        'completed',
+      )
+    })
+    const refused = Bun.spawn(['bun', CLI, '--port', '0', '--file-processing', 'maybe'], {
+      stderr: 'pipe',
+    })
+    expect(await refused.exited).toBe(2)
+    expect(await new Response(refused.stderr).text()).toContain('--file-processing')
+  })
 })

@@ -10,6 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LettaSim, Step } from '../src/index.ts'
 import {
+  afterApproval,
+  approvalRequest,
   errorBeforeOutput,
   readRawEvents,
   reasoningToolAnswer,
@@ -52,12 +54,6 @@ const KNOWN_DIFFERENCES: Record<string, string[]> = {
     '$.tools: empty in letta-sim',
   ],
   agent_list_by_tags: AGENT_DIFFERENCES('$[0]'),
-  nonstream_answer: [
-    // Non-streaming usage counts cache and reasoning tokens as 0; streaming sends null.
-    '$.usage.cached_input_tokens: number in Letta, null in letta-sim',
-    '$.usage.cache_write_tokens: number in Letta, null in letta-sim',
-    '$.usage.reasoning_tokens: number in Letta, null in letta-sim',
-  ],
   run_after_cancel: [
     // Letta records the run type and the request's message options.
     '$.metadata: object in Letta, null in letta-sim',
@@ -78,6 +74,17 @@ const KNOWN_DIFFERENCES: Record<string, string[]> = {
  *   model's text, and derives the listed parts' otids from the message id differently.
  * - Not simulated: isolated_block_labels, compact, preview, the conversation stream route, and
  *   created_at ties (the sim orders conversations by creation, Letta by time then id).
+ * - Approvals: Letta drops every image from what the model is given once the thread holds an
+ *   answered approval (its OpenAI message list no longer lines up: image_after_approval_stream's
+ *   model got '[Image omitted]'); the sim has no model, and its RunView shows images as sent.
+ *   One tool call per request was recorded (the fake model calls one); an approve followed by
+ *   a message in the same request, and `type: "tool"` returns, were not.
+ * - Images: the 422 detail names the failing image field only; Letta's also lists the union
+ *   members Pydantic tried. http(s) image URLs are stored without being fetched.
+ * - Folders: the 415 sentence names the declared type where Letta names Python's guess from the
+ *   extension; after its 500 for an unknown file id Letta also drops the connection; the skipped
+ *   duplicate's `X-Upload-Result` header is not compared (headers are not recorded). Processing
+ *   ends as recorded (`error`, the kit's stubbed parser) unless `fileProcessing: 'completed'`.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -281,8 +288,8 @@ async function exchange(
   return { status: response.status, contentType, json: await response.json() }
 }
 
-const send = (text: string, extra: Record<string, unknown> = {}) => ({
-  messages: [{ role: 'user', content: text, otid: crypto.randomUUID() }],
+const send = (content: unknown, extra: Record<string, unknown> = {}) => ({
+  messages: [{ role: 'user', content, otid: crypto.randomUUID() }],
   streaming: true,
   stream_tokens: true,
   include_pings: true,
@@ -486,6 +493,278 @@ async function driveSim(): Promise<Record<string, Exchange>> {
       )
     },
   )
+  Object.assign(out, await driveApprovals(), await driveImages(), await driveFolders())
+  return out
+}
+
+/** A multipart upload, as the SDK sends `folders.files.upload`. */
+async function upload(path: string, file: { name: string; type: string; text: string }) {
+  const form = new FormData()
+  form.append('file', new File([file.text], file.name, { type: file.type }))
+  const response = await fetch(`${sim.url}${path}`, {
+    method: 'POST',
+    headers: { 'x-stainless-package-version': '1.12.1' },
+    body: form,
+  })
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    json: await response.json(),
+  }
+}
+
+const TOOL = 'conversation_search'
+const askForApproval = () =>
+  approvalRequest({
+    reasoning: 'Let me search.',
+    tool: { name: TOOL, arguments: { query: 'tea' } },
+  })
+const streamed = (messages: unknown[]) => ({
+  messages,
+  streaming: true,
+  stream_tokens: true,
+  include_pings: true,
+})
+const unstreamed = (messages: unknown[]) => ({ messages, streaming: false })
+const user = (content: unknown) => ({ role: 'user', content, otid: crypto.randomUUID() })
+const decision = (toolCallId: string, approve: boolean, reason?: string) => ({
+  type: 'approval',
+  approvals: [
+    { type: 'approval', tool_call_id: toolCallId, approve, ...(reason ? { reason } : {}) },
+  ],
+})
+
+/** The approval request's message id and tool call id, from a stream. */
+function pendingRequest(answer: Exchange) {
+  for (const event of answer.sse ?? []) {
+    if (!event.includes('"approval_request_message"')) continue
+    const frame = JSON.parse(event.slice('data: '.length))
+    return { messageId: String(frame.id), toolCallId: String(frame.tool_call.tool_call_id) }
+  }
+  throw new Error('no approval request in the stream')
+}
+
+/** Asks for approval on `path`; the answer the model then gives is `then`. */
+async function ask(path: string) {
+  sim.enqueue(askForApproval())
+  const asked = await exchange('POST', path, streamed([user('What did I say about tea?')]))
+  return { asked, ...pendingRequest(asked) }
+}
+
+/** The cases both threads share: pending refusals, approve, then an approval with nothing pending. */
+async function pendingThenApprove(prefix: string, path: string) {
+  const out: Record<string, Exchange> = {}
+  const { asked, toolCallId } = await ask(path)
+  out[`${prefix}_request_stream`] = asked
+  out[`${prefix}_pending_messages`] = await exchange('GET', `${path}?order=desc&limit=10`)
+  out[`${prefix}_pending_plain_stream`] = await exchange('POST', path, streamed([user('Hello?')]))
+  out[`${prefix}_pending_plain_nonstream`] = await exchange(
+    'POST',
+    path,
+    unstreamed([user('Hello?')]),
+  )
+  sim.enqueue(afterApproval({ result: 'No results.', answer: 'Found nothing about tea.' }))
+  out[`${prefix}_approve_stream`] = await exchange(
+    'POST',
+    path,
+    streamed([decision(toolCallId, true)]),
+  )
+  out[`${prefix}_nothing_pending_stream`] = await exchange(
+    'POST',
+    path,
+    streamed([decision('call_unknown', true)]),
+  )
+  return { out, toolCallId }
+}
+
+async function driveApprovals(): Promise<Record<string, Exchange>> {
+  const agent = await newAgent('rec-approval')
+  const path = `/v1/agents/${agent.id}/messages`
+  const { out, toolCallId } = await pendingThenApprove('approval', path)
+  out.approval_tool_mark_sdk_body = await exchange(
+    'PATCH',
+    `/v1/agents/${agent.id}/tools/approval/${TOOL}`,
+    { body_requires_approval: true },
+  )
+  out.approval_tool_mark = await exchange(
+    'PATCH',
+    `/v1/agents/${agent.id}/tools/approval/${TOOL}`,
+    { requires_approval: true },
+  )
+  sim.enqueue(tokenStream({ tokens: 4 }))
+  out.approval_resend_answered_stream = await exchange(
+    'POST',
+    path,
+    streamed([decision(toolCallId, true)]),
+  )
+  out.approval_nothing_pending_nonstream = await exchange(
+    'POST',
+    path,
+    unstreamed([decision('call_unknown', true)]),
+  )
+  const wrong = await ask(path)
+  out.approval_wrong_ids_stream = await exchange(
+    'POST',
+    path,
+    streamed([decision('call_unknown', true)]),
+  )
+  out.approval_wrong_ids_nonstream = await exchange(
+    'POST',
+    path,
+    unstreamed([decision('call_unknown', true)]),
+  )
+  out.approval_deny_stream = await exchange(
+    'POST',
+    path,
+    streamed([decision(wrong.toolCallId, false, 'Not now.')]),
+  )
+  const noReason = await ask(path)
+  out.approval_deny_no_reason_stream = await exchange(
+    'POST',
+    path,
+    streamed([decision(noReason.toolCallId, false)]),
+  )
+  const interrupted = await ask(path)
+  out.approval_deny_then_message_stream = await exchange(
+    'POST',
+    path,
+    streamed([
+      decision(interrupted.toolCallId, false, 'The person sent a new message instead.'),
+      user('Actually, just say hi.'),
+    ]),
+  )
+  const flat = await ask(path)
+  const flatForm = (id: string) => ({
+    type: 'approval',
+    approval_request_id: id,
+    approve: false,
+    reason: 'Flat no.',
+  })
+  out.approval_flat_message_id_stream = await exchange(
+    'POST',
+    path,
+    streamed([flatForm(flat.messageId)]),
+  )
+  out.approval_flat_tool_call_id_stream = await exchange(
+    'POST',
+    path,
+    streamed([flatForm(flat.toolCallId)]),
+  )
+  const quiet = await ask(path)
+  sim.enqueue(afterApproval({ result: 'No results.', answer: 'Nothing about tea.' }))
+  out.approval_approve_nonstream = await exchange(
+    'POST',
+    path,
+    unstreamed([decision(quiet.toolCallId, true)]),
+  )
+  out.approval_messages_after = await exchange('GET', `${path}?order=desc&limit=6`)
+
+  const created = await exchange('POST', `/v1/conversations/?agent_id=${agent.id}`, {})
+  const conversationPath = `/v1/conversations/${(created.json as { id: string }).id}/messages`
+  const thread = await pendingThenApprove('conversation_approval', conversationPath)
+  Object.assign(out, thread.out)
+  const again = await ask(conversationPath)
+  sim.enqueue(tokenStream({ tokens: 2 }))
+  out.conversation_approval_other_thread_nonstream = await exchange(
+    'POST',
+    path,
+    unstreamed([user('Hi there')]),
+  )
+  out.conversation_approval_deny_then_message_stream = await exchange(
+    'POST',
+    conversationPath,
+    streamed([
+      decision(again.toolCallId, false, 'The person sent a new message instead.'),
+      user('Actually, just say hi.'),
+    ]),
+  )
+  sim.enqueue(tokenStream({ tokens: 3 }))
+  out.image_after_approval_stream = await exchange(
+    'POST',
+    path,
+    send(withImage('What is this?', PNG_SOURCE)),
+  )
+  return out
+}
+
+const TINY_PNG =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC'
+const PNG_SOURCE = { type: 'base64', media_type: 'image/png', data: TINY_PNG }
+const withImage = (text: string, source: unknown) => [
+  { type: 'text', text },
+  { type: 'image', source },
+]
+
+async function driveImages(): Promise<Record<string, Exchange>> {
+  const out: Record<string, Exchange> = {}
+  const agent = await newAgent('rec-image')
+  const path = `/v1/agents/${agent.id}/messages`
+  sim.enqueue(tokenStream({ tokens: 3 }))
+  out.image_stream = await exchange('POST', path, send(withImage('What is this?', PNG_SOURCE)))
+  out.image_messages = await exchange('GET', `${path}?order=desc&limit=2`)
+  out.image_unknown_source = await exchange(
+    'POST',
+    path,
+    send(withImage('What is this?', { type: 'file', data: TINY_PNG })),
+  )
+  out.image_missing_media_type = await exchange(
+    'POST',
+    path,
+    send(withImage('What is this?', { type: 'base64', data: TINY_PNG })),
+  )
+  out.image_url_bad_scheme = await exchange(
+    'POST',
+    path,
+    send(withImage('What is this?', { type: 'url', url: 'ftp://example.org/a.png' })),
+  )
+  const created = await exchange('POST', `/v1/conversations/?agent_id=${agent.id}`, {})
+  sim.enqueue(tokenStream({ tokens: 3 }))
+  out.conversation_image_stream = await exchange(
+    'POST',
+    `/v1/conversations/${(created.json as { id: string }).id}/messages`,
+    send(withImage('And this?', PNG_SOURCE)),
+  )
+  return out
+}
+
+async function driveFolders(): Promise<Record<string, Exchange>> {
+  const out: Record<string, Exchange> = {}
+  const agent = await newAgent('rec-folder')
+  const name = `owui-files-${agent.id}`
+  out.folder_create_without_embedding = await exchange('POST', '/v1/folders/', {
+    name,
+    description: 'Files the person attached.',
+  })
+  out.folder_create = await exchange('POST', '/v1/folders/', {
+    name,
+    description: 'Files the person attached.',
+    embedding: 'openai/text-embedding-3-small',
+  })
+  const folderId = (out.folder_create.json as { id: string }).id
+  out.folder_list_by_name = await exchange('GET', `/v1/folders/?name=${name}&limit=1`)
+  const notes = { name: 'notes.txt', type: 'text/plain', text: 'Plants need light.\n' }
+  const uploadPath = `/v1/folders/${folderId}/upload?duplicate_handling=skip&name=notes.txt`
+  out.folder_upload = await upload(uploadPath, notes)
+  const fileId = (out.folder_upload.json as { id: string }).id
+  await Bun.sleep(60)
+  out.folder_file_status = await exchange('GET', `/v1/folders/${folderId}/files/${fileId}`)
+  out.folder_files = await exchange('GET', `/v1/folders/${folderId}/files`)
+  out.folder_upload_duplicate_skip = await upload(uploadPath, notes)
+  out.folder_upload_unsupported = await upload(`/v1/folders/${folderId}/upload`, {
+    name: 'tool.exe',
+    type: 'application/octet-stream',
+    text: 'MZ',
+  })
+  const agentFolder = (verb: string) =>
+    exchange('PATCH', `/v1/agents/${agent.id}/folders/${verb}/${folderId}`)
+  out.agent_folder_attach = await agentFolder('attach')
+  out.agent_folders = await exchange('GET', `/v1/agents/${agent.id}/folders`)
+  out.agent_folder_detach = await agentFolder('detach')
+  out.agent_folders_after_detach = await exchange('GET', `/v1/agents/${agent.id}/folders`)
+  out.folder_file_missing = await exchange(
+    'GET',
+    `/v1/folders/${folderId}/files/file-00000000-0000-4000-8000-000000000000`,
+  )
   return out
 }
 
@@ -496,7 +775,10 @@ const recorded = readdirSync(REAL_DIR)
 let simulated: Record<string, Exchange> = {}
 
 beforeAll(async () => {
-  sim = await startLettaSim({ models: { llm: ['openai-proxy/gpt-4o-mini'], embedding: [] } })
+  // What the kit offers: its fake model by proxy, and OpenAI's embeddings at the same endpoint.
+  sim = await startLettaSim({
+    models: { llm: ['openai-proxy/gpt-4o-mini'], embedding: ['openai/text-embedding-3-small'] },
+  })
   simulated = await driveSim()
 })
 afterAll(() => sim.stop())

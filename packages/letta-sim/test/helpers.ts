@@ -1,9 +1,11 @@
+import { afterAll, beforeAll, beforeEach } from 'bun:test'
 import Letta from '@letta-ai/letta-client'
 import type {
   LettaStreamingResponse,
   MessageCreateParamsStreaming,
 } from '@letta-ai/letta-client/resources/agents/messages'
-import type { LettaSim } from '../src/index.ts'
+import type { LettaSim, SimOptions } from '../src/index.ts'
+import { startLettaSim } from '../src/index.ts'
 
 /** What the SDK sends to identify itself; Letta refuses streaming sends without it. */
 export const SDK_HEADERS = {
@@ -20,6 +22,23 @@ export const STREAM_BODY = {
 
 export function sdk(sim: LettaSim): Letta {
   return new Letta({ baseURL: sim.url, apiKey: 'sim-key', maxRetries: 0, logLevel: 'off' })
+}
+
+/**
+ * One sim for a test file, forgotten (reset) before each test, and an SDK client on it:
+ * `started` receives both once the sim listens.
+ */
+export function useSim(
+  started: (running: { sim: LettaSim; client: Letta }) => void,
+  options: SimOptions = {},
+): void {
+  let sim: LettaSim | undefined
+  beforeAll(async () => {
+    sim = await startLettaSim(options)
+    started({ sim, client: sdk(sim) })
+  })
+  afterAll(() => sim?.stop())
+  beforeEach(() => sim?.reset())
 }
 
 export type Frame = LettaStreamingResponse & Record<string, unknown>

@@ -38,21 +38,24 @@ const fixtures = lettaFixtures()
 
 let sim: LettaSim
 let client: Letta
-let agentId: string
 
 beforeAll(async () => {
   sim = await startLettaSim()
   client = sdk(sim)
-  agentId = sim.createAgent({ name: 'transcripts' }).id
 })
 afterAll(() => sim.stop())
 
-/** Plays `steps` twice: once read raw, once through the SDK. */
+/**
+ * Plays `steps` twice: once read raw, once through the SDK, each to an agent of its own (a
+ * scenario that asks for approval leaves its thread waiting).
+ */
 async function playBoth(steps: Step[]) {
   sim.enqueue(steps)
-  const raw = await (await postRaw(sim, agentId)).text()
+  const raw = await (await postRaw(sim, sim.createAgent().id)).text()
   sim.enqueue(steps)
-  const stream = await client.agents.messages.create(agentId, STREAM_BODY, { maxRetries: 0 })
+  const stream = await client.agents.messages.create(sim.createAgent().id, STREAM_BODY, {
+    maxRetries: 0,
+  })
   return { raw, ...(await drain(stream)) }
 }
 
@@ -100,7 +103,7 @@ describe('replaying the Letta fixtures', () => {
     describe(name, () => {
       it('serves the transcript byte for byte', async () => {
         sim.enqueue(replayTranscript(transcript))
-        const response = await postRaw(sim, agentId)
+        const response = await postRaw(sim, sim.createAgent().id)
         expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
         expect(await response.text()).toBe(transcript)
       })
@@ -225,7 +228,7 @@ describe('every scenario builder through the SDK', () => {
 
   it('demoScenario quotes the student and uses a memory tool', async () => {
     const { frames } = await playBoth(
-      demoScenario({ agentId, text: 'My name is Ada and I love integrals' }),
+      demoScenario({ agentId: 'agent-demo', text: 'My name is Ada and I love integrals' }),
     )
     const { reasoning, answer } = plainTexts(frames)
     expect(reasoning).toContain('My name is Ada and I love integrals')
@@ -262,7 +265,9 @@ describe('every scenario builder through the SDK', () => {
 
   it('dropAfter: the body breaks off after n frames, without a stop_reason', async () => {
     sim.enqueue(dropAfter(3))
-    const stream = await client.agents.messages.create(agentId, STREAM_BODY, { maxRetries: 0 })
+    const stream = await client.agents.messages.create(sim.createAgent().id, STREAM_BODY, {
+      maxRetries: 0,
+    })
     const { frames, error } = await drain(stream)
     expect(frames.map((frame) => frame.message_type)).toEqual([
       'ping',
