@@ -105,18 +105,22 @@ export class AgentFolders {
     const name = folderName(agentId)
     const options = { maxRetries: 0 }
     const existing = await this.letta.folders.list({ name, limit: 1 }, options)
-    const id =
-      existing.items[0]?.id ??
-      (
-        await this.letta.folders.create(
-          {
-            name,
-            description: 'Files the person attached in OpenWebUI chats.',
-            ...(embedding ? { embedding } : {}),
-          },
-          options,
-        )
-      ).id
+    let id = existing.items[0]?.id
+    if (!id) {
+      // Letta refuses a folder without an embedding: the template's, else the agent's own.
+      const config = embedding
+        ? undefined
+        : (await this.letta.agents.retrieve(agentId, undefined, options)).embedding_config
+      const folder = await this.letta.folders.create(
+        {
+          name,
+          description: 'Files the person attached in OpenWebUI chats.',
+          ...(embedding ? { embedding } : config ? { embedding_config: config } : {}),
+        },
+        options,
+      )
+      id = folder.id
+    }
     const attached = await this.letta.agents.folders.list(agentId, { limit: 100 }, options)
     if (!attached.items.some((folder) => folder.id === id)) {
       await this.letta.agents.folders.attach(id, { agent_id: agentId }, options)

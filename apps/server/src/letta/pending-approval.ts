@@ -50,15 +50,15 @@ export function pendingApprovalOf(error: unknown): string | undefined {
   return typeof detail === 'string' && PENDING_WORDS.test(detail) ? '' : undefined
 }
 
-/** Letta refused approvals because nothing (or something else) waits for them. */
+/**
+ * Letta refused approvals because nothing (or something else) waits for them: a 400 whose detail
+ * says so, or an error event with that sentence as its detail.
+ */
 export function isNothingPending(error: unknown): boolean {
-  if (!(error instanceof APIError) || error.status === undefined || error.status >= 500) {
-    const message = error instanceof Error ? error.message : ''
-    return NOTHING_PENDING_WORDS.test(message)
-  }
-  const detail = detailOf(error)
-  return NOTHING_PENDING_WORDS.test(
-    typeof detail === 'string' ? detail : JSON.stringify(detail ?? ''),
+  if (!(error instanceof APIError)) return false
+  const body = error.error as { detail?: unknown; message?: unknown } | undefined
+  return [body?.detail, body?.message].some(
+    (text) => typeof text === 'string' && NOTHING_PENDING_WORDS.test(text),
   )
 }
 
@@ -78,47 +78,45 @@ export function approvalMessage(decisions: ApprovalDecision[]): ApprovalCreate {
 type ToolCallLike = { tool_call_id?: string | null }
 type ListedMessage = {
   id?: string
+  date?: string
   message_type?: string
   tool_calls?: ToolCallLike[] | ToolCallLike | null
   tool_call?: ToolCallLike | null
 }
 
+/** Newest first, whatever order the route lists in (Letta's agent route lists oldest first). */
+const byDateDescending = (a: ListedMessage, b: ListedMessage) =>
+  Date.parse(b.date ?? '') - Date.parse(a.date ?? '')
+
 /**
  * A refusal of everything the thread waits for, to go before the person's new message in the
- * same request (Letta takes an approval followed by messages). The request's tool call ids come
- * from the thread's newest messages; when it cannot be found there, Letta's older form names
- * the request by its message id.
+ * same request (Letta takes an approval followed by messages). The tool call ids come from the
+ * thread's newest approval request (the one Letta named, when it did): Letta 0.16.8 ignores a
+ * refusal that names the request's message id instead. Undefined when none is found.
  */
 export async function denialOfPending(
   letta: Letta,
   target: ThreadTarget,
   requestId: string,
   reason: string = NEW_MESSAGE_REASON,
-): Promise<ApprovalCreate> {
+): Promise<ApprovalCreate | undefined> {
   const query = { limit: NEWEST_MESSAGES, order: 'desc' as const }
   const options = { maxRetries: 0 }
   const page = target.conversationId
     ? await letta.conversations.messages.list(target.conversationId, query, options)
     : await letta.agents.messages.list(target.agentId, query, options)
-  const request = (page.items as ListedMessage[]).find(
-    (message) =>
-      message.message_type === 'approval_request_message' &&
-      (!requestId || message.id === requestId),
-  )
-  const calls = request
-    ? Array.isArray(request.tool_calls)
-      ? request.tool_calls
-      : [request.tool_calls ?? request.tool_call]
-    : []
+  const request = (page.items as ListedMessage[])
+    .filter(
+      (message) =>
+        message.message_type === 'approval_request_message' &&
+        (!requestId || message.id === requestId),
+    )
+    .sort(byDateDescending)[0]
+  const calls = Array.isArray(request?.tool_calls)
+    ? request.tool_calls
+    : [request?.tool_calls ?? request?.tool_call]
   const ids = calls.flatMap((call) => (call?.tool_call_id ? [call.tool_call_id] : []))
-  if (ids.length === 0) {
-    return {
-      type: 'approval',
-      approval_request_id: request?.id ?? requestId,
-      approve: false,
-      reason,
-    }
-  }
+  if (ids.length === 0) return undefined
   return {
     type: 'approval',
     approvals: ids.map((id) => ({

@@ -249,7 +249,7 @@ export class ChatService {
             await prepared.forget()
             continue
           }
-          if (decisions && mapper.runId === undefined && isNothingPending(error)) {
+          if (decisions && isNothingPending(error)) {
             throw new TurnFailure(errorBody('approval_gone'))
           }
           throw error
@@ -469,8 +469,10 @@ export class ChatService {
             agentId,
             conversationId,
           })
+          const denial = await denialOfPending(this.deps.letta, prepared.target, pending)
+          if (!denial) throw error
           mapper.restart()
-          messages = [await denialOfPending(this.deps.letta, prepared.target, pending), ...input]
+          messages = [denial, ...input]
           this.deps.metrics.approvalDecided('left_open')
         }
       }
