@@ -144,6 +144,48 @@ describe('files', () => {
     )
   })
 
+  it("go into the agent's Letta folder, once, and the agent is told where", async () => {
+    const folders = await startStack({ templatesFile }, { fileProcessing: 'completed' })
+    try {
+      const user = { id: 'folder-owner' }
+      const notes = file('n', 'Notes on cells.', 'cells.md')
+      folders.sim.enqueue(says('Stored.'))
+      const since = folders.sim.requests.length
+      const events = await streamChat(
+        folders.server,
+        chatBody({ template: 'archive', chatId: 'f-1', user, attachments: [notes] }),
+      )
+      expect(summarize(events).errors).toEqual([])
+      expect(noticeOf(events)).toEqual([])
+      const stored = [...folders.sim.files.values()]
+      expect(stored.map((one) => [one.originalName, one.text])).toEqual([
+        [expect.stringMatching(/^cells \([0-9a-f]{8}\)\.md$/), 'Notes on cells.'],
+      ])
+      const [folder] = [...folders.sim.folders.values()]
+      const agentId = folder?.name.replace('owui-files-', '') ?? ''
+      expect(folders.sim.agents.get(agentId)?.sources?.map((source) => source.id)).toEqual([
+        folder?.id,
+      ])
+      const content = folders.sim.requests
+        .slice(since)
+        .filter((request) => request.path.endsWith('/messages'))
+        .map((request) => (request.body as { messages: Array<{ content: Part[] }> }).messages)[0]
+        ?.at(-1)?.content
+      expect(content?.[1]?.text).toBe(
+        `<attached_file name="cells.md" stored_as="${stored[0]?.originalName}" folder="owui-files-${agentId}">The person attached this file; it is in your files (folder "owui-files-${agentId}"): open or search it with your file tools.</attached_file>`,
+      )
+      // Another chat with the same file: stored once.
+      folders.sim.enqueue(says('Again.'))
+      await streamChat(
+        folders.server,
+        chatBody({ template: 'archive', chatId: 'f-2', user, attachments: [notes] }),
+      )
+      expect(folders.sim.files.size).toBe(1)
+    } finally {
+      await folders.stop()
+    }
+  })
+
   it("go inline with a notice when the agent's folder cannot take them", async () => {
     const since = stack.sim.requests.length
     stack.sim.enqueue(says('Read it.'))
