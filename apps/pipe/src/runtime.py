@@ -911,6 +911,8 @@ class StreamedTurn:
         self.refused: set[str] = set()
         # A bridge step (e.g. storing files) whose status line is still spinning.
         self.progress: str | None = None
+        # The tool whose approval dialog is open.
+        self.asking: str | None = None
 
     async def handle(self, name: str, data: dict) -> list[dict]:
         """The chunks to yield for one bridge event; status lines are emitted here."""
@@ -950,11 +952,13 @@ class StreamedTurn:
         self.new_paragraph = self.answered
 
     async def approval_asked(self, name: str) -> None:
+        self.asking = name
         await _emit(self.emitter, _status(f"Waiting for your approval to use {name}…", False))
 
     async def approval_decided(self, decision: dict, why: str = "") -> None:
         """The person's (or the pipe's) decision, as a finished status line."""
         name = decision[FIELD_NAME]
+        self.asking = None
         if not decision[FIELD_APPROVE]:
             self.refused.add(decision[FIELD_ID])
         label = f"Allowed {name}" if decision[FIELD_APPROVE] else f"Not allowed: {name}"
@@ -965,6 +969,9 @@ class StreamedTurn:
         if self.progress is not None:
             await _emit(self.emitter, _status(f"{self.progress} (interrupted)", True))
             self.progress = None
+        if self.asking is not None:
+            await _emit(self.emitter, _status(f"Not answered: {self.asking} (stopped)", True))
+            self.asking = None
         for name in self.open_tools.values():
             await _emit(self.emitter, _status(f"{_tool_label(name, True)} (interrupted)", True))
         self.open_tools.clear()

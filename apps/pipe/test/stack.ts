@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Step } from '@letta-openwebui/letta-sim'
 import {
+  approvalRequest,
   dropAfter,
   errorAfterOutput,
   errorBeforeOutput,
@@ -124,6 +125,14 @@ const TAG_DELTAS = [
   '.',
 ]
 const scenarios = {
+  // The agent asks to send an email; the default continuation answers "Done." when allowed,
+  // "Understood." when refused.
+  asksToEmail: approvalRequest({
+    tool: {
+      name: 'send_email',
+      arguments: { to: 'teacher@example.org', subject: 'Extension request' },
+    },
+  }),
   errorBeforeOutput: errorBeforeOutput(),
   errorAfterOutput: errorAfterOutput(),
   dropAfter: dropAfter(5),
