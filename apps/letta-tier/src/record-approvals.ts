@@ -4,6 +4,7 @@
  * flat forms, approve, deny with and without a reason, deny with a message after it, a second
  * answer, an answer with nothing pending) — on the agent's own thread and in a conversation.
  */
+import { recordedPendingRequest, recordedSend } from '@letta-openwebui/letta-sim'
 import type { Session } from './record-session.ts'
 import { newAgent } from './record-session.ts'
 import type { Exchange } from './recording.ts'
@@ -14,38 +15,8 @@ const TOOL = 'conversation_search'
 /** A thread the bridge sends to: the agent's own (`/v1/agents/…`) or a conversation. */
 type Thread = { prefix: string; messages: string }
 
-const streamed = (messages: unknown[]) => ({
-  messages,
-  streaming: true,
-  stream_tokens: true,
-  include_pings: true,
-})
-const unstreamed = (messages: unknown[]) => ({ messages, streaming: false })
-const user = (content: string) => ({ role: 'user', content, otid: crypto.randomUUID() })
-
-/** The list form (Letta 0.13+): one decision per tool call id. */
-const decision = (toolCallId: string, approve: boolean, reason?: string) => ({
-  type: 'approval',
-  approvals: [
-    { type: 'approval', tool_call_id: toolCallId, approve, ...(reason ? { reason } : {}) },
-  ],
-})
-
-/** The approval request message's id and its tool call id, from a recorded stream. */
-function pendingRequest(exchange: Exchange): { messageId: string; toolCallId: string } {
-  for (const event of exchange.sse ?? []) {
-    if (!event.startsWith('data: {')) continue
-    const frame = JSON.parse(event.slice('data: '.length)) as {
-      id?: string
-      message_type?: string
-      tool_call?: { tool_call_id?: string }
-    }
-    if (frame.message_type === 'approval_request_message' && frame.id) {
-      return { messageId: frame.id, toolCallId: frame.tool_call?.tool_call_id ?? '' }
-    }
-  }
-  throw new Error(`no approval request in ${JSON.stringify(exchange.sse)}`)
-}
+const { streamed, unstreamed, user, decision } = recordedSend
+const pendingRequest = (exchange: Exchange) => recordedPendingRequest(exchange.sse)
 
 /** Scripts the model to call the tool (then to answer `after`), sends, and returns the request. */
 async function askForApproval(s: Session, thread: Thread, after: string) {

@@ -43,3 +43,38 @@ export function recordedAgentBody(user: string) {
     metadata: { owui_user_id: user, template: 'tutor' },
   }
 }
+
+/** The message bodies the recorder and the conformance test send: streamed as the bridge does. */
+export const recordedSend = {
+  streamed: (messages: unknown[]) => ({
+    messages,
+    streaming: true,
+    stream_tokens: true,
+    include_pings: true,
+  }),
+  unstreamed: (messages: unknown[]) => ({ messages, streaming: false }),
+  user: (content: unknown) => ({ role: 'user', content, otid: crypto.randomUUID() }),
+  /** An answer to an approval in the list form (Letta 0.13+): one decision for one tool call. */
+  decision: (toolCallId: string, approve: boolean, reason?: string) => ({
+    type: 'approval',
+    approvals: [
+      { type: 'approval', tool_call_id: toolCallId, approve, ...(reason ? { reason } : {}) },
+    ],
+  }),
+}
+
+/** The approval request's message id and tool call id, from a recorded stream's events. */
+export function recordedPendingRequest(sse: string[] | undefined): {
+  messageId: string
+  toolCallId: string
+} {
+  for (const event of sse ?? []) {
+    if (!event.startsWith('data: {') || !event.includes('"approval_request_message"')) continue
+    const frame = JSON.parse(event.slice('data: '.length)) as {
+      id?: string
+      tool_call?: { tool_call_id?: string }
+    }
+    if (frame.id) return { messageId: frame.id, toolCallId: frame.tool_call?.tool_call_id ?? '' }
+  }
+  throw new Error(`no approval request in ${JSON.stringify(sse)}`)
+}

@@ -3,7 +3,14 @@ export type { Decision } from './approvals.ts'
 export type { ImageView } from './content.ts'
 export type { RunView } from './control.ts'
 export type { LettaFixture } from './fixtures.ts'
-export { LETTA_FIXTURES_DIR, lettaFixture, lettaFixtures, recordedAgentBody } from './fixtures.ts'
+export {
+  LETTA_FIXTURES_DIR,
+  lettaFixture,
+  lettaFixtures,
+  recordedAgentBody,
+  recordedPendingRequest,
+  recordedSend,
+} from './fixtures.ts'
 export type { FileProcessing, SimFile, SimFolder } from './folders.ts'
 export type {
   ErrorFrame,

@@ -16,6 +16,8 @@ import {
   readRawEvents,
   reasoningToolAnswer,
   recordedAgentBody,
+  recordedPendingRequest,
+  recordedSend,
   startLettaSim,
   tokenStream,
 } from '../src/index.ts'
@@ -519,30 +521,8 @@ const askForApproval = () =>
     reasoning: 'Let me search.',
     tool: { name: TOOL, arguments: { query: 'tea' } },
   })
-const streamed = (messages: unknown[]) => ({
-  messages,
-  streaming: true,
-  stream_tokens: true,
-  include_pings: true,
-})
-const unstreamed = (messages: unknown[]) => ({ messages, streaming: false })
-const user = (content: unknown) => ({ role: 'user', content, otid: crypto.randomUUID() })
-const decision = (toolCallId: string, approve: boolean, reason?: string) => ({
-  type: 'approval',
-  approvals: [
-    { type: 'approval', tool_call_id: toolCallId, approve, ...(reason ? { reason } : {}) },
-  ],
-})
-
-/** The approval request's message id and tool call id, from a stream. */
-function pendingRequest(answer: Exchange) {
-  for (const event of answer.sse ?? []) {
-    if (!event.includes('"approval_request_message"')) continue
-    const frame = JSON.parse(event.slice('data: '.length))
-    return { messageId: String(frame.id), toolCallId: String(frame.tool_call.tool_call_id) }
-  }
-  throw new Error('no approval request in the stream')
-}
+const { streamed, unstreamed, user, decision } = recordedSend
+const pendingRequest = (answer: Exchange) => recordedPendingRequest(answer.sse)
 
 /** Asks for approval on `path`; the answer the model then gives is `then`. */
 async function ask(path: string) {
