@@ -164,7 +164,7 @@ describe('files', () => {
       const [folder] = [...folders.sim.folders.values()]
       const agentId = folder?.name.replace('owui-files-', '') ?? ''
       expect(folders.sim.agents.get(agentId)?.sources?.map((source) => source.id)).toEqual([
-        folder?.id,
+        folder?.id as string,
       ])
       const content = folders.sim.requests
         .slice(since)
