@@ -544,30 +544,34 @@ async def _stored_file_text(file_id: str, user: dict) -> str | None:
     return content if isinstance(content, str) else None
 
 
-def _retrieved_text(file_id: str, sources: Any) -> str | None:
-    """What OpenWebUI's retrieval took from the file for this message (`metadata["sources"]`):
-    the whole text with BYPASS_EMBEDDING_AND_RETRIEVAL or `context: full`, else its best passages."""
+def _retrieved_text(item_id: str, sources: Any) -> str | None:
+    """What OpenWebUI's retrieval took from an attached item for this message (`metadata["sources"]`:
+    one group per item, each passage naming its file): a file's whole text with
+    BYPASS_EMBEDDING_AND_RETRIEVAL or `context: full`, else its best passages; a knowledge base's
+    best passages."""
     passages = []
     for source in sources if isinstance(sources, list) else []:
         if not isinstance(source, dict):
             continue
+        group = source.get("source") if isinstance(source.get("source"), dict) else {}
         documents, metadata = source.get("document") or [], source.get("metadata") or []
         for document, meta in zip(documents, metadata):
-            if isinstance(meta, dict) and meta.get("file_id") == file_id and isinstance(document, str):
+            ours = group.get("id") == item_id or (isinstance(meta, dict) and meta.get("file_id") == item_id)
+            if ours and isinstance(document, str):
                 passages.append(document)
     return "\n\n".join(passages) or None
 
 
 async def _attachments(files: list[dict], user: dict, sources: Any) -> tuple[list[dict], list[str]]:
-    """The chat's files with their text, and the names of those without any. The text is the
-    file item's own (API callers may send it), else OpenWebUI's stored extract, else what its
-    retrieval found. Each text is cut so all of them stay within what one message may carry;
+    """The chat's files (and knowledge bases picked with #) with their text, and the names of
+    those without any. The text is the file item's own (API callers may send it), else
+    OpenWebUI's stored extract, else what its retrieval found (all a knowledge base gives). Each text is cut so all of them stay within what one message may carry;
     the bridge cuts further to the inline budget, and skips files its thread already has."""
     attachments: list[dict] = []
     unreadable: list[str] = []
     budget = MAX_FOLDER_FILE_CHARS
     for item in files:
-        if item.get("type") not in (None, "file", "text"):
+        if item.get("type") not in (None, "file", "text", "collection"):
             continue
         file = item.get("file") if isinstance(item.get("file"), dict) else {}
         meta = file.get("meta") if isinstance(file.get("meta"), dict) else {}

@@ -125,3 +125,14 @@ def test_a_chat_with_an_image_and_a_file_goes_on_in_the_same_thread(stack, pipe)
     assert second["messages"] == [{"role": "user", "content": "What did I send?", "otid": second["messages"][0]["otid"]}]
     paths = [r["path"] for r in stack.requests()[since:] if r["path"].endswith("/messages") and r["method"] == "POST"]
     assert paths[0] == paths[1]
+
+
+def test_a_knowledge_base_picked_with_hash_gives_the_agent_what_retrieval_found(stack, pipe):
+    since = len(stack.requests())
+    kb = {"id": "kb-bio", "name": "Biology", "content": "Ribosomes build proteins.", "type": "collection"}
+    seen = new_chat(stack, pipe).send("What builds proteins?", files=[kb])
+    assert seen.error_box is None
+    (body,) = letta_sends(stack, since)
+    assert body["messages"][-1]["content"][1]["text"] == (
+        '<attached_file name="Biology">\nRibosomes build proteins.\n</attached_file>'
+    )

@@ -331,12 +331,19 @@ def _request(
     metadata["user_prompt"] = current[0]["text"] if isinstance(current, list) else current
     if chat_files:
         metadata["files"] = [file_item(**file) for file in chat_files]
-        # Retrieval with BYPASS_EMBEDDING_AND_RETRIEVAL: each file's whole text is a source.
+        # Retrieval with BYPASS_EMBEDDING_AND_RETRIEVAL: each file's whole text is a source (a
+        # knowledge base's passages name the files they come from).
         metadata["sources"] = [
             {
                 "source": file_item(**file),
                 "document": [file["content"]],
-                "metadata": [{"file_id": file["id"], "name": file["name"], "source": file["name"]}],
+                "metadata": [
+                    {
+                        "file_id": f"{file['id']}-file" if file.get("type") == "collection" else file["id"],
+                        "name": file["name"],
+                        "source": file["name"],
+                    }
+                ],
             }
             for file in chat_files
             if file.get("content")
@@ -348,9 +355,12 @@ def _request(
     return {"model": model, "stream": stream, "messages": chat_messages}, metadata
 
 
-def file_item(id: str, name: str, content: str | None) -> dict:
+def file_item(id: str, name: str, content: str | None, type: str = "file") -> dict:
     """An attached file as a pipe gets it in `__files__`: the browser's chat file item, whose
-    record's `data` the frontend replaced with the processing status (0.11 apis/files: no text)."""
+    record's `data` the frontend replaced with the processing status (0.11 apis/files: no text);
+    a knowledge base picked with # (`type="collection"`) is the knowledge object itself."""
+    if type == "collection":
+        return {"type": "collection", "id": id, "name": name, "status": "processed"}
     record = {
         "id": id,
         "filename": name,
