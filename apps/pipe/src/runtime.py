@@ -588,6 +588,9 @@ async def _attachments(files: list[dict], user: dict, sources: Any) -> tuple[lis
             continue
         text = _well_formed(text)
         kept = _utf16_cut(text, budget)
+        if item.get("type") == "collection":
+            # A knowledge base's passages depend on the message: each new set is new to the thread.
+            file_id = f"{file_id[:150]}:{fingerprint(text)}"
         attachment = {FIELD_ID: file_id[:200], FIELD_NAME: name, FIELD_TEXT: kept}
         if len(kept) < len(text):
             attachment[FIELD_FULL_CHARS] = _utf16_length(text)
