@@ -23,7 +23,8 @@ def sends(stack, since: int) -> list:
         found.append(
             {
                 "thread": ident if kind == "conversations" else f"agent:{ident}",
-                "messages": [f"{m['role']}: {m['content']}" for m in request["body"]["messages"]],
+                # An approval answer (another test's agent) has a type, not a role.
+                "messages": [f"{m.get('role', m.get('type'))}: {m.get('content')}" for m in request["body"]["messages"]],
             }
         )
     return found
