@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startFakeLlm } from '@letta-openwebui/fake-llm'
 import { readRawEvents } from '@letta-openwebui/letta-sim'
-import { ensureKit, kitPresent, makeInstance, REPO_ROOT, startLetta, startRedis } from './kit.ts'
+import { startRedis } from '@letta-openwebui/local-redis'
+import { ensureKit, kitPresent, makeInstance, REPO_ROOT, startLetta } from './kit.ts'
 import { cleanUp } from './processes.ts'
 import { recordApprovals } from './record-approvals.ts'
 import { recordFolders, recordImages } from './record-attachments.ts'
@@ -388,8 +389,8 @@ try {
     await letta.child.stop()
   }
   {
-    const redis = await startRedis(logDir)
-    cleanup.push(() => redis.child.stop())
+    const redis = await startRedis(join(logDir, 'redis.log'))
+    cleanup.push(() => redis.stop())
     const instance = makeInstance()
     cleanup.push(() => rmSync(instance, { recursive: true, force: true }))
     const letta = await startLetta({
