@@ -16,6 +16,8 @@ import { memory } from './modules/memory.ts'
 import { metricsRoute } from './modules/metrics.ts'
 import { pipeFile } from './modules/pipe-file.ts'
 import { templates } from './modules/templates.ts'
+import type { Leases } from './replicas/leases.ts'
+import { LocalLeases } from './replicas/leases.ts'
 import { TemplateCatalog } from './templates.ts'
 import type { ThreadStore } from './threads/thread-store.ts'
 import { SqliteThreadStore } from './threads/thread-store.ts'
@@ -37,6 +39,10 @@ export type AppDeps = {
   catalog?: TemplateCatalog
   /** Chat → conversation; default: SQLite in memory (nothing survives the process). */
   threadStore?: ThreadStore
+  /** Who may run a thread or create an agent now; default: this process alone. */
+  leases?: Leases
+  /** With REDIS_URL: whether the shared Redis answers, for /health. */
+  redisReachable?: () => Promise<boolean>
 }
 
 /** The bridge as an Elysia app: one plugin per concern, no port (tests call `app.handle`). */
@@ -44,7 +50,10 @@ export function createApp(deps: AppDeps) {
   const catalog = deps.catalog ?? new TemplateCatalog()
   // Read at scrape time only, when `service` exists.
   const metrics: BridgeMetrics = new BridgeMetrics((): number => service.activeTurns)
-  const agents = new AgentDirectory(deps.letta, catalog, deps.logger, () => metrics.agentCreated())
+  const leases = deps.leases ?? new LocalLeases()
+  const agents = new AgentDirectory(deps.letta, catalog, deps.logger, leases, () =>
+    metrics.agentCreated(),
+  )
   const threads = new ThreadDirectory(
     deps.letta,
     deps.threadStore ?? new SqliteThreadStore(':memory:'),
@@ -56,6 +65,7 @@ export function createApp(deps: AppDeps) {
     threads,
     templates: catalog,
     folders: new AgentFolders(deps.letta, deps.logger),
+    leases,
     logger: deps.logger,
     idleTimeoutMs: deps.idleTimeoutMs,
     maxTurnMs: deps.maxTurnMs,
@@ -85,7 +95,7 @@ export function createApp(deps: AppDeps) {
         },
       }),
     )
-    .use(health(probe, keyChecker(deps.bridgeApiKey)))
+    .use(health(probe, keyChecker(deps.bridgeApiKey), deps.redisReachable))
     .use(templates(catalog))
     .use(
       chat({

@@ -68,6 +68,16 @@ export const Env = Type.Object({
   }),
   /** A chat unused this long loses its thread: its next message starts a new one, carrying what it shows. */
   THREAD_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 365 }),
+  /**
+   * Replicas sharing one Redis behave as one service: they share chat → conversation, the
+   * one-run-per-thread guard and agent creation. Unset: all of it in this process.
+   */
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://',
+      description: 'redis://host:port (or rediss:// for TLS) shared by all replicas.',
+    }),
+  ),
   /** Off: /metrics needs the bridge key like /v1. On: for a scraper inside a trusted network. */
   METRICS_PUBLIC: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Union(
@@ -94,6 +104,8 @@ export type Config = {
   metricsPublic: boolean
   dataDir: string
   threadRetentionDays: number
+  /** undefined = one replica: nothing shared. */
+  redisUrl: string | undefined
 }
 
 export class ConfigError extends Error {
@@ -111,6 +123,7 @@ const HINTS: Record<string, string> = {
   LOG_LEVEL: 'one of debug, info, warn, error',
   METRICS_PUBLIC: 'true or false (or 1 or 0)',
   THREAD_RETENTION_DAYS: 'whole days between 1 and 3650',
+  REDIS_URL: 'a redis:// or rediss:// URL',
 }
 
 /**
@@ -156,5 +169,6 @@ export function loadConfig(
     metricsPublic: env.METRICS_PUBLIC,
     dataDir: env.DATA_DIR,
     threadRetentionDays: env.THREAD_RETENTION_DAYS,
+    redisUrl: env.REDIS_URL,
   }
 }

@@ -25,6 +25,7 @@ try {
     clientStallTimeoutMs: config.clientStallTimeoutMs,
     dataDir: config.dataDir,
     threadRetentionDays: config.threadRetentionDays,
+    redisUrl: config.redisUrl,
     logger,
   })
   logger.info('bridge listening', {

@@ -11,7 +11,11 @@ import {
 import { createLettaClient } from './letta/client.ts'
 import type { Logger } from './log.ts'
 import { createLogger } from './log.ts'
+import { RedisLeases } from './replicas/leases.ts'
+import { RedisThreadStore } from './replicas/redis-thread-store.ts'
+import { SharedStore } from './replicas/shared-store.ts'
 import { loadTemplateCatalog } from './templates.ts'
+import type { ThreadStore } from './threads/thread-store.ts'
 import { SqliteThreadStore } from './threads/thread-store.ts'
 
 export type ServerOptions = {
@@ -36,6 +40,8 @@ export type ServerOptions = {
   dataDir?: string
   /** Chats unused this long are forgotten (checked at start and daily); default 365. */
   threadRetentionDays?: number
+  /** Replicas sharing this Redis share threads, thread guards and agent creation. */
+  redisUrl?: string
   logger?: Logger
 }
 
@@ -78,10 +84,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     )
   }
 
-  const threadStore = new SqliteThreadStore(
-    options.dataDir ? join(options.dataDir, 'threads.sqlite') : ':memory:',
-  )
   const retentionMs = (options.threadRetentionDays ?? 365) * DAY_MS
+  const shared = options.redisUrl ? new SharedStore(options.redisUrl, target.url) : undefined
+  if (shared) {
+    void shared.reachable().then((reachable) => {
+      if (reachable) logger.info('replicas share Redis (REDIS_URL)')
+      else logger.error('REDIS_URL does not answer: chats get a sentence until it does')
+    })
+  }
+  const threadStore: ThreadStore = shared
+    ? new RedisThreadStore(shared, retentionMs)
+    : new SqliteThreadStore(options.dataDir ? join(options.dataDir, 'threads.sqlite') : ':memory:')
   const prune = () =>
     threadStore
       .prune(Date.now() - retentionMs)
@@ -95,6 +108,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   pruning.unref()
   const bridge = createApp({
     threadStore,
+    ...(shared
+      ? { leases: new RedisLeases(shared), redisReachable: () => shared.reachable() }
+      : {}),
     letta: createLettaClient({ baseUrl: target.url, apiKey: options.lettaApiKey }),
     lettaTarget: target,
     logger,
@@ -120,6 +136,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       await bridge.app.stop(true)
       clearInterval(pruning)
       threadStore.close()
+      shared?.close()
       await sim?.stop()
     },
   }

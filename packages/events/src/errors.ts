@@ -104,6 +104,11 @@ export const ERRORS = {
     message: 'That is more than the memory block can hold. Please shorten it.',
     retryable: false,
   },
+  shared_state_unavailable: {
+    message:
+      'The bridge server cannot reach its shared store (Redis) right now. Please try again in a minute.',
+    retryable: true,
+  },
   internal_error: {
     message: 'Something went wrong in the bridge server. Please try again.',
     retryable: true,

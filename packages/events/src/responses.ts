@@ -82,6 +82,15 @@ export const Health = Type.Object(
         description: 'What works, but not fully, with this Letta (one line each).',
       }),
     }),
+    redis: Type.Optional(
+      Type.Object(
+        { reachable: Type.Boolean() },
+        {
+          description:
+            'With REDIS_URL: whether the Redis the replicas share answers (chats need it).',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 )

@@ -2,6 +2,8 @@ import { APIError } from '@letta-ai/letta-client'
 import type { AgentCreateParams, AgentState } from '@letta-ai/letta-client/resources/agents/agents'
 import type { ChatUser } from '@letta-openwebui/events'
 import type { Logger } from '../log.ts'
+import type { Leases } from '../replicas/leases.ts'
+import { LocalLeases } from '../replicas/leases.ts'
 import type { TemplateCatalog } from '../templates.ts'
 import type { Letta } from './client.ts'
 import { TemplateRejected } from './errors.ts'
@@ -23,6 +25,14 @@ const MAX_DETAIL_CHARS = 1_000
 
 /** Agents looked at per lookup: a user has one per template, the rest would be foreign. */
 const LOOKUP_LIMIT = 20
+
+/**
+ * How long a replica waits for another one that is creating the same person's agent (Letta
+ * creates one in well under a second; a lease left by a crashed replica expires in 30 s).
+ */
+export const CREATION_WAIT_MS = 45_000
+/** Pause between two looks for the agent another replica is creating. */
+const CREATION_POLL_MS = 200
 
 /** Whether an agent carries this user's and template's tags and metadata, all of them. */
 export function ownedBy(
@@ -52,6 +62,8 @@ export class AgentDirectory {
     private readonly letta: Letta,
     private readonly templates: TemplateCatalog,
     private readonly logger: Logger,
+    /** One creation per person and template at a time, across replicas on a shared Redis. */
+    private readonly leases: Leases = new LocalLeases(),
     private readonly onCreated: () => void = () => {},
   ) {}
 
@@ -81,7 +93,36 @@ export class AgentDirectory {
     return this.cache.size
   }
 
+  /**
+   * The person's agent, created if it does not exist. Whoever holds the creation lease for the
+   * person and template creates it (after looking once more); the others wait for it to appear.
+   */
   private async findOrCreate(user: ChatUser, templateName: string): Promise<string> {
+    const deadline = Date.now() + CREATION_WAIT_MS
+    for (;;) {
+      const found = await this.find(user, templateName)
+      if (found) return found
+      const lease = await this.leases.take(
+        `agent-create:${[templateName, user.id].map(encodeURIComponent).join(':')}`,
+      )
+      if (lease) {
+        try {
+          // Another replica may have created it between the first look and the lease.
+          const created = this.leases.shared ? await this.find(user, templateName) : undefined
+          return created ?? (await this.createFor(user, templateName))
+        } finally {
+          await lease.release()
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new Error('another bridge replica is still creating this agent')
+      }
+      await Bun.sleep(CREATION_POLL_MS)
+    }
+  }
+
+  /** The person's own agent for the template, if Letta has one. */
+  private async find(user: ChatUser, templateName: string): Promise<string | undefined> {
     const tags = agentTags(user.id, templateName)
     const page = await this.letta.agents.list({
       tags,
@@ -103,8 +144,11 @@ export class AgentDirectory {
         ignored: foreign.length,
       })
     }
-    if (owned) return owned.id
+    return owned?.id
+  }
 
+  private async createFor(user: ChatUser, templateName: string): Promise<string> {
+    const tags = agentTags(user.id, templateName)
     const template = this.templates.get(templateName)
     if (!template) throw new Error(`unknown template ${templateName}`)
     const human = user.name ? `${template.human}\nName: ${user.name}` : template.human

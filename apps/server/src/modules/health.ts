@@ -7,15 +7,25 @@ import type { LettaProbe } from '../letta/probe.ts'
  * `status` says degraded. Anyone may ask whether it is up; where Letta is, its version and what
  * is wrong are for callers with the bridge's key.
  */
-export const health = (probe: LettaProbe, authorized: (headers: Headers) => boolean) =>
+export const health = (
+  probe: LettaProbe,
+  authorized: (headers: Headers) => boolean,
+  /** With REDIS_URL: whether the shared Redis answers now. */
+  redisReachable?: () => Promise<boolean>,
+) =>
   new Elysia({ name: 'health' }).get(
     ROUTES.health,
     async ({ request }) => {
-      const letta = await probe.check()
+      const [letta, redis] = await Promise.all([
+        probe.check(),
+        redisReachable ? redisReachable().then((reachable) => ({ reachable })) : undefined,
+      ])
       const status =
-        letta.reachable && letta.templates.length === 0 ? ('ok' as const) : ('degraded' as const)
+        letta.reachable && letta.templates.length === 0 && redis?.reachable !== false
+          ? ('ok' as const)
+          : ('degraded' as const)
       if (!authorized(request.headers)) return { status }
-      return { status, protocolVersion: PROTOCOL_VERSION, letta }
+      return { status, protocolVersion: PROTOCOL_VERSION, letta, ...(redis ? { redis } : {}) }
     },
     {
       response: t.Union([Health, HealthSummary]),

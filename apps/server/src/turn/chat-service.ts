@@ -29,6 +29,8 @@ import {
 } from '../letta/pending-approval.ts'
 import type { Logger } from '../log.ts'
 import type { BridgeMetrics } from '../metrics.ts'
+import type { Lease, Leases } from '../replicas/leases.ts'
+import { SharedStateUnavailable } from '../replicas/shared-store.ts'
 import type { AgentTemplate, TemplateCatalog } from '../templates.ts'
 import type { PreparedTurn, ThreadDirectory } from '../threads/threads.ts'
 import { inlineFiles } from './attached-files.ts'
@@ -42,6 +44,8 @@ export type ChatDeps = {
   threads: ThreadDirectory
   templates: TemplateCatalog
   folders: AgentFolders
+  /** Who may run a thread now: this process's, or every replica's on the shared Redis. */
+  leases: Leases
   logger: Logger
   /** Upstream silence (not even a Letta ping) after which the stream counts as stalled. */
   idleTimeoutMs: number
@@ -60,6 +64,7 @@ const NOT_LETTA_ERRORS = new Set([
   'images_not_supported',
   'image_too_large',
   'payload_too_large',
+  'shared_state_unavailable',
 ])
 
 /** Letta's stop reasons for a run that ran to its end: the thread holds the whole turn. */
@@ -142,10 +147,11 @@ function duration(ms: number): string {
  */
 export class ChatService {
   /**
-   * Threads with a run in progress (or being cancelled): one message at a time per chat, and per
-   * agent for its own thread (messages without a chat, or a Letta without conversations).
+   * Leases this process holds on threads with a run in progress (or being cancelled): one
+   * message at a time per chat, and per agent for its own thread (messages without a chat, or a
+   * Letta without conversations); across replicas when they share Redis.
    */
-  private readonly busy = new Set<string>()
+  private readonly held = new Set<Lease>()
   private readonly canceller: RunCanceller
   /** Upstream Letta streams currently open; fault tests check none leak. */
   openUpstreams = 0
@@ -155,7 +161,7 @@ export class ChatService {
   }
 
   get activeTurns(): number {
-    return this.busy.size
+    return this.held.size
   }
 
   /** The turn's events, in batches: the events of one upstream read come together. */
@@ -184,13 +190,13 @@ export class ChatService {
         // Taken before the thread is looked up, so two first messages of a chat make one thread.
         const chatLock =
           chat && this.deps.threads.conversations !== false
-            ? this.claim(
-                `chat\u0000${template}\u0000${chat.userId}\u0000${chat.chatId}`,
+            ? await this.claim(
+                `chat:${[template, chat.userId, chat.chatId].map(encodeURIComponent).join(':')}`,
                 'chat_busy',
               )
             : undefined
         let prepared: PreparedTurn
-        let held: string
+        let held: Lease
         try {
           const found = await abortable(
             decisions
@@ -207,14 +213,15 @@ export class ChatService {
           if (!found) throw new TurnFailure(errorBody('approval_gone'))
           prepared = found
           // The agent's own thread (no chat, or a Letta without conversations): one at a time.
-          held = prepared.target.conversationId
-            ? (chatLock as string)
-            : this.claim(`agent\u0000${agentId}`, 'agent_busy')
+          held =
+            prepared.target.conversationId && chatLock
+              ? chatLock
+              : await this.claim(`agent:${agentId}`, 'agent_busy')
         } catch (error) {
-          if (chatLock) this.busy.delete(chatLock)
+          if (chatLock) this.release(chatLock)
           throw error
         }
-        if (chatLock && held !== chatLock) this.busy.delete(chatLock)
+        if (chatLock && held !== chatLock) this.release(chatLock)
         log.thread = prepared.kind
         log.conversationId = prepared.target.conversationId
         this.deps.metrics.threadPrepared(prepared.kind)
@@ -254,7 +261,7 @@ export class ChatService {
           }
           throw error
         } finally {
-          if (!handedOver) this.busy.delete(held)
+          if (!handedOver) this.release(held)
         }
       }
       if (mapper.stopReason) stopReason = mapper.stopReason
@@ -266,9 +273,11 @@ export class ChatService {
         const body =
           error instanceof TurnFailure
             ? error.body
-            : overdue.signal.aborted
-              ? this.overdueBody()
-              : lettaErrorBody(error)
+            : error instanceof SharedStateUnavailable
+              ? errorBody('shared_state_unavailable')
+              : overdue.signal.aborted
+                ? this.overdueBody()
+                : lettaErrorBody(error)
         outcome = 'error'
         stopReason =
           mapper.stopReason && mapper.stopReason !== 'end_turn' ? mapper.stopReason : 'error'
@@ -390,18 +399,24 @@ export class ChatService {
     notes.push(...inlineFiles(inline))
   }
 
-  /** Takes a thread's busy mark, or fails with the sentence for a thread that is answering. */
-  private claim(key: string, code: 'chat_busy' | 'agent_busy'): string {
-    if (this.busy.has(key)) throw new TurnFailure(errorBody(code))
-    this.busy.add(key)
-    return key
+  /** Takes a thread's lease, or fails with the sentence for a thread that is answering. */
+  private async claim(key: string, code: 'chat_busy' | 'agent_busy'): Promise<Lease> {
+    const lease = await this.deps.leases.take(key)
+    if (!lease) throw new TurnFailure(errorBody(code))
+    this.held.add(lease)
+    return lease
   }
 
-  /** Streams one run on the prepared thread; `held` (the thread's busy mark) is released here. */
+  private release(lease: Lease): void {
+    this.held.delete(lease)
+    void lease.release()
+  }
+
+  /** Streams one run on the prepared thread; `held` (the thread's lease) is released here. */
   private async *runOnThread(
     prepared: PreparedTurn,
     input: LettaInput[],
-    held: string,
+    held: Lease,
     mapper: FrameMapper,
     signal: AbortSignal,
     deadline: AbortSignal,
@@ -502,9 +517,9 @@ export class ChatService {
         void this.canceller
           .cancel({ agentId, conversationId, runId: mapper.runId, sentAt })
           .then((outcome) => this.deps.metrics.cancelled(outcome))
-          .finally(() => this.busy.delete(held))
+          .finally(() => this.release(held))
       } else {
-        this.busy.delete(held)
+        this.release(held)
       }
     }
   }
