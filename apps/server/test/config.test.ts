@@ -37,6 +37,7 @@ describe('configuration from the environment', () => {
         LETTA_BASE_URL: 'localhost:8283',
         BRIDGE_API_KEY: 'short',
         LOG_LEVEL: 'loud',
+        REDIS_URL: 'localhost:6379',
       })
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError)
@@ -46,7 +47,15 @@ describe('configuration from the environment', () => {
     expect(message).toContain('LETTA_BASE_URL: expected an http(s) URL')
     expect(message).toContain('BRIDGE_API_KEY: expected a random secret')
     expect(message).toContain('LOG_LEVEL: expected one of')
+    expect(message).toContain('REDIS_URL: expected a redis:// or rediss:// URL')
     expect(message).not.toContain('short')
+  })
+
+  it('shares state through REDIS_URL only when it is set', () => {
+    expect(loadConfig({ BRIDGE_API_KEY: KEY }).redisUrl).toBeUndefined()
+    expect(loadConfig({ BRIDGE_API_KEY: KEY, REDIS_URL: 'redis://redis:6379/1' }).redisUrl).toBe(
+      'redis://redis:6379/1',
+    )
   })
 
   it('refuses to start without BRIDGE_API_KEY unless it is a dev run', () => {
