@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps) {
         },
       }),
     )
-    .use(health(probe, keyChecker(deps.bridgeApiKey), deps.redisReachable))
+    .use(health(probe, keyChecker(deps.bridgeApiKey), deps.redisReachable, () => draining))
     .use(templates(catalog))
     .use(
       chat({
@@ -108,7 +108,20 @@ export function createApp(deps: AppDeps) {
     .use(pipeFile())
     .use(memory({ service: memoryService, catalog, logger: deps.logger }))
     .use(metricsRoute(metrics, deps.metricsPublic ? () => true : keyChecker(deps.bridgeApiKey)))
-  return { app, service, agents, threads, probe, metrics }
+  let draining = false
+  return {
+    app,
+    service,
+    agents,
+    threads,
+    probe,
+    metrics,
+    /** Shutdown: /health answers 503 and new turns are refused; see ChatService.drain. */
+    drain(graceMs: number, cancelMs: number) {
+      draining = true
+      return service.drain(graceMs, cancelMs)
+    },
+  }
 }
 
 export type BridgeApp = ReturnType<typeof createApp>

@@ -78,6 +78,11 @@ export const Env = Type.Object({
       description: 'redis://host:port (or rediss:// for TLS) shared by all replicas.',
     }),
   ),
+  /** Under the 30 s a container gets between SIGTERM and SIGKILL (Docker, Kubernetes defaults). */
+  SHUTDOWN_GRACE_MS: Milliseconds(
+    25_000,
+    'On SIGTERM, how long running answers may take to finish before they are ended.',
+  ),
   /** Off: /metrics needs the bridge key like /v1. On: for a scraper inside a trusted network. */
   METRICS_PUBLIC: Type.Boolean({ default: false }),
   LOG_LEVEL: Type.Union(
@@ -106,6 +111,7 @@ export type Config = {
   threadRetentionDays: number
   /** undefined = one replica: nothing shared. */
   redisUrl: string | undefined
+  shutdownGraceMs: number
 }
 
 export class ConfigError extends Error {
@@ -120,6 +126,7 @@ const HINTS: Record<string, string> = {
   MAX_TURN_MS: 'milliseconds between 100 and 3600000',
   KEEPALIVE_MS: 'milliseconds between 100 and 3600000',
   CLIENT_STALL_TIMEOUT_MS: 'milliseconds between 100 and 3600000',
+  SHUTDOWN_GRACE_MS: 'milliseconds between 100 and 3600000',
   LOG_LEVEL: 'one of debug, info, warn, error',
   METRICS_PUBLIC: 'true or false (or 1 or 0)',
   THREAD_RETENTION_DAYS: 'whole days between 1 and 3650',
@@ -170,5 +177,6 @@ export function loadConfig(
     dataDir: env.DATA_DIR,
     threadRetentionDays: env.THREAD_RETENTION_DAYS,
     redisUrl: env.REDIS_URL,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   }
 }

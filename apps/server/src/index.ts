@@ -51,9 +51,21 @@ try {
     logger.error('a template does not fit this Letta: fix it in TEMPLATES_FILE', { problem })
   }
   for (const warning of letta.warnings) logger.warn(warning)
+  // The first SIGTERM (or Ctrl-C) drains: running answers may finish within SHUTDOWN_GRACE_MS;
+  // a second one stops at once.
+  let stopping = false
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      server.stop().finally(() => process.exit(0))
+      if (stopping) {
+        void server.stop().finally(() => process.exit(0))
+        return
+      }
+      stopping = true
+      logger.info('shutting down: finishing running answers', { graceMs: config.shutdownGraceMs })
+      server
+        .shutdown(config.shutdownGraceMs)
+        .then(() => server.stop())
+        .finally(() => process.exit(0))
     })
   }
 } catch (error) {

@@ -49,8 +49,16 @@ export type RunningServer = BridgeApp & {
   url: string
   port: number
   mode: 'letta' | 'demo'
+  /**
+   * Graceful shutdown: no new connections or turns; running turns may finish within `graceMs`,
+   * then end with a sentence and their runs are cancelled. Call `stop` after it.
+   */
+  shutdown(graceMs: number): Promise<void>
   stop(): Promise<void>
 }
+
+/** After the grace, how long cancelling the turns still running may take. */
+const CANCEL_GRACE_MS = 10_000
 
 const DAY_MS = 24 * 60 * 60 * 1000
 
@@ -132,6 +140,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     url,
     port,
     mode: target.mode,
+    async shutdown(graceMs) {
+      // Stop listening (a load balancer sends the next chats elsewhere); open streams go on.
+      void bridge.app.server?.stop(false)
+      await bridge.drain(graceMs, CANCEL_GRACE_MS)
+    },
     async stop() {
       await bridge.app.stop(true)
       clearInterval(pruning)

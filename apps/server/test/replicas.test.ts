@@ -7,54 +7,31 @@ import type { LettaSim } from '@letta-openwebui/letta-sim'
 import { startLettaSim, threadSends, tokenStream } from '@letta-openwebui/letta-sim'
 import type { LocalRedis } from '@letta-openwebui/local-redis'
 import { startRedis } from '@letta-openwebui/local-redis'
-import type { Subprocess } from 'bun'
-import { BRIDGE_KEY, chatBody, eventually, streamChat, summarize } from './utils.ts'
-
-/** A bridge replica: its own process, on the shared Redis. */
-type Replica = { url: string; process: Subprocess }
+import type { BridgeProcess } from './utils.ts'
+import {
+  BRIDGE_KEY,
+  chatBody,
+  eventually,
+  startBridgeProcess,
+  streamChat,
+  summarize,
+} from './utils.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bridge-replicas-'))
 let redis: LocalRedis
 let sim: LettaSim
-let replicas: Replica[] = []
-
-async function startReplica(redisUrl: string, lettaUrl: string): Promise<Replica> {
-  const port = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const free = port.port
-  port.stop(true)
-  const child = Bun.spawn(['bun', join(import.meta.dir, '../src/index.ts')], {
-    env: {
-      ...process.env,
-      PORT: String(free),
-      HOST: '127.0.0.1',
-      LETTA_BASE_URL: lettaUrl,
-      BRIDGE_API_KEY: BRIDGE_KEY,
-      REDIS_URL: redisUrl,
-      DATA_DIR: join(dataDir, String(free)),
-      LOG_LEVEL: 'error',
-    },
-    stdout: 'ignore',
-    stderr: 'inherit',
-  })
-  const url = `http://127.0.0.1:${free}`
-  const deadline = Date.now() + 20_000
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, process: child }
-    } catch {
-      await Bun.sleep(100)
-    }
-  }
-  child.kill()
-  throw new Error('a bridge replica did not start')
-}
+let replicas: BridgeProcess[] = []
 
 beforeAll(async () => {
   redis = await startRedis()
   // A Letta without its own conversation lock (no Redis of its own), as `pip install letta` runs;
   // creating an agent takes a moment, as on a real server, so two replicas would both create one.
   sim = await startLettaSim({ redis: false, pingIntervalMs: 20_000, agentLatencyMs: 50 })
-  replicas = await Promise.all([1, 2].map(() => startReplica(redis.url, sim.url)))
+  replicas = await Promise.all(
+    [1, 2].map(() =>
+      startBridgeProcess({ LETTA_BASE_URL: sim.url, REDIS_URL: redis.url }, dataDir),
+    ),
+  )
 }, 60_000)
 
 afterAll(async () => {
@@ -65,7 +42,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-const replica = (index: number) => replicas[index % replicas.length] as Replica
+const replica = (index: number) => replicas[index % replicas.length] as BridgeProcess
 const agentsOf = (userId: string) =>
   [...sim.agents.values()].filter((agent) => agent.tags.includes(`owui-user:${userId}`))
 const says = (text: string, tokensPerSecond?: number) =>

@@ -1,7 +1,9 @@
+import { join } from 'node:path'
 import type { BridgeEvent, ChatRequest } from '@letta-openwebui/events'
 import { PROTOCOL_VERSION, ROUTES, readEvents } from '@letta-openwebui/events'
 import type { LettaSim, SimOptions } from '@letta-openwebui/letta-sim'
 import { startLettaSim } from '@letta-openwebui/letta-sim'
+import type { Subprocess } from 'bun'
 import { createLogger } from '../src/log.ts'
 import type { RunningServer, ServerOptions } from '../src/server.ts'
 import { startServer } from '../src/server.ts'
@@ -169,4 +171,41 @@ export async function eventuallyAsync(
 /** A JSON response body, typed as the schema the route promises. */
 export async function json<T>(response: Response): Promise<T> {
   return (await response.json()) as T
+}
+
+/** A bridge in a process of its own (a replica; one a test may SIGTERM or SIGKILL). */
+export type BridgeProcess = { url: string; process: Subprocess }
+
+/** Starts `bun src/index.ts` on a free loopback port with `env`; resolves once /health answers. */
+export async function startBridgeProcess(
+  env: Record<string, string>,
+  dataDir: string,
+): Promise<BridgeProcess> {
+  const listener = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = listener.port
+  listener.stop(true)
+  const child = Bun.spawn(['bun', join(import.meta.dir, '../src/index.ts')], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BRIDGE_API_KEY: BRIDGE_KEY,
+      DATA_DIR: join(dataDir, String(port)),
+      LOG_LEVEL: 'error',
+      ...env,
+    },
+    stdout: 'ignore',
+    stderr: 'inherit',
+  })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline && child.exitCode === null) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return { url, process: child }
+    } catch {
+      await Bun.sleep(100)
+    }
+  }
+  child.kill()
+  throw new Error('the bridge process did not start')
 }

@@ -104,6 +104,11 @@ export const ERRORS = {
     message: 'That is more than the memory block can hold. Please shorten it.',
     retryable: false,
   },
+  bridge_restarting: {
+    message:
+      'The bridge server restarted before your answer finished. Please send your message again.',
+    retryable: true,
+  },
   shared_state_unavailable: {
     message:
       'The bridge server cannot reach its shared store (Redis) right now. Please try again in a minute.',

@@ -48,9 +48,13 @@ export const ChatResult = Type.Object(
 )
 export type ChatResult = Static<typeof ChatResult>
 
-const HealthStatus = Type.Union([Type.Literal('ok'), Type.Literal('degraded')], {
-  description: "degraded: Letta is unreachable, or does not offer a template's model.",
-})
+const HealthStatus = Type.Union(
+  [Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('draining')],
+  {
+    description:
+      "degraded: Letta (or the shared Redis) is unreachable, or does not offer a template's model; draining: shutting down (HTTP 503), send nothing new here.",
+  },
+)
 
 /** What `GET /health` tells anyone: up, or degraded. */
 export const HealthSummary = Type.Object({ status: HealthStatus }, { additionalProperties: false })

@@ -12,10 +12,16 @@ export const health = (
   authorized: (headers: Headers) => boolean,
   /** With REDIS_URL: whether the shared Redis answers now. */
   redisReachable?: () => Promise<boolean>,
+  /** Shutting down: a load balancer should send nothing new here. */
+  draining: () => boolean = () => false,
 ) =>
   new Elysia({ name: 'health' }).get(
     ROUTES.health,
-    async ({ request }) => {
+    async ({ request, set }) => {
+      if (draining()) {
+        set.status = 503
+        return { status: 'draining' as const }
+      }
       const [letta, redis] = await Promise.all([
         probe.check(),
         redisReachable ? redisReachable().then((reachable) => ({ reachable })) : undefined,

@@ -65,6 +65,7 @@ const NOT_LETTA_ERRORS = new Set([
   'image_too_large',
   'payload_too_large',
   'shared_state_unavailable',
+  'bridge_restarting',
 ])
 
 /** Letta's stop reasons for a run that ran to its end: the thread holds the whole turn. */
@@ -111,6 +112,9 @@ type Outcome = 'ok' | 'error' | 'client_closed' | 'client_stalled'
 const clientOutcome = (signal: AbortSignal): Outcome =>
   signal.reason === 'client_stalled' ? 'client_stalled' : 'client_closed'
 
+/** How often a draining bridge looks whether its turns are done. */
+const DRAIN_POLL_MS = 50
+
 /** Why the bridge itself ended a Letta stream early. */
 type Cutoff = 'stalled' | 'overdue'
 
@@ -152,6 +156,10 @@ export class ChatService {
    * Letta without conversations); across replicas when they share Redis.
    */
   private readonly held = new Set<Lease>()
+  /** Set by `drain`: new turns are refused. */
+  private draining = false
+  /** Aborted by `drain` when its grace is over: running turns end and their runs are cancelled. */
+  private readonly stopping = new AbortController()
   private readonly canceller: RunCanceller
   /** Upstream Letta streams currently open; fault tests check none leak. */
   openUpstreams = 0
@@ -162,6 +170,24 @@ export class ChatService {
 
   get activeTurns(): number {
     return this.held.size
+  }
+
+  /**
+   * Shutdown: new turns are refused at once; running ones may finish within `graceMs`. Then
+   * they end with a sentence and their Letta runs are cancelled; resolves once every run is
+   * done or cancelled (at most `cancelMs` later).
+   */
+  async drain(graceMs: number, cancelMs: number): Promise<void> {
+    this.draining = true
+    const idle = async (within: number) => {
+      const deadline = Date.now() + within
+      while (this.held.size > 0 && Date.now() < deadline) await Bun.sleep(DRAIN_POLL_MS)
+    }
+    await idle(graceMs)
+    if (this.held.size === 0) return
+    this.deps.logger.warn('ending the turns still running at shutdown', { turns: this.held.size })
+    this.stopping.abort()
+    await idle(cancelMs)
   }
 
   /** The turn's events, in batches: the events of one upstream read come together. */
@@ -175,13 +201,24 @@ export class ChatService {
     const log: Record<string, string | number | undefined> = { userId: request.user.id, template }
     let stopReason: StopReason = 'end_turn'
     let outcome: Outcome = 'ok'
-    const overdue = new AbortController()
-    const turnTimer = setTimeout(() => overdue.abort(), this.deps.maxTurnMs)
+    // Aborted when the bridge ends the turn itself: past its time limit, or at shutdown.
+    const ended = new AbortController()
+    const turnTimer = setTimeout(() => ended.abort('overdue'), this.deps.maxTurnMs)
+    const onStopping = () => ended.abort('shutdown')
+    this.stopping.signal.addEventListener('abort', onStopping, { once: true })
     try {
+      if (this.draining) {
+        throw new TurnFailure(
+          errorBody(
+            'bridge_restarting',
+            'This bridge server is restarting. Please send your message again in a moment.',
+          ),
+        )
+      }
       const settings = this.deps.templates.get(template)
       if (!decisions) this.checkAttachments(request, settings)
       for (let attempt = 1; ; attempt++) {
-        const waits = AbortSignal.any([signal, overdue.signal])
+        const waits = AbortSignal.any([signal, ended.signal])
         const agentId = await abortable(this.deps.agents.resolve(request.user, template), waits)
         log.agentId = agentId
         const chat = request.chatId
@@ -241,7 +278,7 @@ export class ChatService {
             input = [...prepared.input, userMessage(request.message, request.images ?? [], files)]
           }
           handedOver = true
-          yield* this.runOnThread(prepared, input, held, mapper, signal, overdue.signal, started)
+          yield* this.runOnThread(prepared, input, held, mapper, signal, ended.signal, started)
           break
         } catch (error) {
           // The agent or its conversation was deleted behind our back: nothing reached Letta,
@@ -275,8 +312,8 @@ export class ChatService {
             ? error.body
             : error instanceof SharedStateUnavailable
               ? errorBody('shared_state_unavailable')
-              : overdue.signal.aborted
-                ? this.overdueBody()
+              : ended.signal.aborted
+                ? this.endedBody(ended.signal)
                 : lettaErrorBody(error)
         outcome = 'error'
         stopReason =
@@ -296,6 +333,7 @@ export class ChatService {
       }
     } finally {
       clearTimeout(turnTimer)
+      this.stopping.signal.removeEventListener('abort', onStopping)
     }
     if (signal.aborted && outcome === 'ok') {
       outcome = clientOutcome(signal)
@@ -314,7 +352,9 @@ export class ChatService {
     yield [{ event: 'done', data: { stopReason } }]
   }
 
-  private overdueBody(): ErrorBody {
+  /** Why the bridge ended a turn itself: shutdown, or the turn ran past MAX_TURN_MS. */
+  private endedBody(ended: AbortSignal): ErrorBody {
+    if (ended.reason === 'shutdown') return errorBody('bridge_restarting')
     return errorBody(
       'turn_timeout',
       `The agent took longer than ${duration(this.deps.maxTurnMs)} to answer and was stopped. Please try again, perhaps with a shorter question.`,
@@ -439,12 +479,12 @@ export class ChatService {
       cutoff === 'stalled'
         ? new TurnFailure(errorBody('stream_stalled'))
         : cutoff === 'overdue'
-          ? new TurnFailure(this.overdueBody())
+          ? new TurnFailure(this.endedBody(deadline))
           : undefined
     let sentAt: Date | undefined
     let finished = false
     try {
-      if (deadline.aborted) throw new TurnFailure(this.overdueBody())
+      if (deadline.aborted) throw new TurnFailure(this.endedBody(deadline))
       sentAt = new Date()
       let messages = input
       for (let attempt = 1; ; attempt++) {
