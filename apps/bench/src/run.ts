@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stallAfter, tokenStream } from '@letta-openwebui/letta-sim'
+import { startRedis } from '@letta-openwebui/local-redis'
 import type { StreamRecord } from './clients.ts'
 import { createSimAgent, enqueue, openUnread, pool, readBridge, readDirect } from './clients.ts'
 import { FIREHOSE_MESSAGE } from './firehose.ts'
@@ -57,7 +58,7 @@ const steadyLatencies = (streams: StreamRecord[]) =>
   streams.flatMap((stream) => stream.latencies.slice(TOKENS_PER_SECOND))
 
 async function withStack<T>(
-  options: { simPingMs?: number; keepaliveMs?: number },
+  options: { simPingMs?: number; keepaliveMs?: number; redisUrl?: string },
   run: (sim: Child, bridge: Child) => Promise<T>,
 ): Promise<T> {
   const sim = await startSimProcess(options.simPingMs ?? 20_000)
@@ -66,6 +67,7 @@ async function withStack<T>(
     BRIDGE_API_KEY: BRIDGE_KEY,
     KEEPALIVE_MS: String(options.keepaliveMs ?? 15_000),
     LETTA_IDLE_TIMEOUT_MS: '600000',
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   })
   try {
     return await run(sim, bridge)
@@ -300,10 +302,10 @@ async function holdUnreadStreams(
 const ms = (value: number) => `${round(value, 2)} ms`
 
 /**
- * `bun run bench [latency] [ttft] [throughput] [idle] [pipe] [unread]`: some cases only; default
- * all.
+ * `bun run bench [latency] [ttft] [throughput] [idle] [pipe] [unread] [redis]`: some cases only;
+ * default all.
  */
-const CASES = ['latency', 'ttft', 'throughput', 'idle', 'pipe', 'unread'] as const
+const CASES = ['latency', 'ttft', 'throughput', 'idle', 'pipe', 'unread', 'redis'] as const
 const asked = process.argv.slice(2)
 const unknown = asked.filter((name) => !(CASES as readonly string[]).includes(name))
 if (unknown.length > 0) throw new Error(`unknown bench case ${unknown}; choose from ${CASES}`)
@@ -470,6 +472,46 @@ async function unreadRows(sim: Child, bridge: Child) {
   }
 }
 
+/**
+ * Case 7: what REDIS_URL costs (replicas sharing threads, thread guards and agent creation): the
+ * same first-token and full-speed cases through a bridge without it (baseline) and with a local
+ * Redis, in this run.
+ */
+async function redisRows() {
+  log('REDIS_URL set vs. unset…')
+  const measure = (redisUrl?: string) =>
+    withStack({ redisUrl }, async (sim, bridge) => ({
+      ttft: await firstTokenCase(sim, bridge),
+      throughput: await throughputCase(sim, bridge),
+    }))
+  const without = await measure()
+  const redis = await startRedis()
+  const withRedis = await measure(redis.url).finally(() => redis.stop())
+  results.redis = { without, withRedis }
+  const ttftRow = (label: string, pick: (ttft: typeof without.ttft) => number) =>
+    addRow({
+      case: `7. REDIS_URL: time to first token, ${label} (p50; baseline: without)`,
+      direct: ms(pick(without.ttft)),
+      bridge: ms(pick(withRedis.ttft)),
+      added: ms(pick(withRedis.ttft) - pick(without.ttft)),
+      target: '—',
+      met: null,
+    })
+  ttftRow('known chat', (ttft) => ttft.knownChat.p50)
+  ttftRow('new chat', (ttft) => ttft.newChat.p50)
+  ttftRow('new user', (ttft) => ttft.newUser.p50)
+  const ratio =
+    withRedis.throughput.bridgeEventsPerSecond / without.throughput.bridgeEventsPerSecond
+  addRow({
+    case: '7. REDIS_URL: one stream at full speed (events/s; baseline: without)',
+    direct: String(Math.round(without.throughput.bridgeEventsPerSecond)),
+    bridge: String(Math.round(withRedis.throughput.bridgeEventsPerSecond)),
+    added: `${round(ratio * 100, 1)} % of without`,
+    target: '—',
+    met: null,
+  })
+}
+
 async function main() {
   const started = wallClock()
   await withStack({}, async (sim, bridge) => {
@@ -484,6 +526,7 @@ async function main() {
   })
 
   if (wanted('unread')) await withStack({}, unreadRows)
+  if (wanted('redis')) await redisRows()
   const table = [
     '| case | direct (baseline) | through the bridge | added | target | met |',
     '| --- | --- | --- | --- | --- | --- |',
