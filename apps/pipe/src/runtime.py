@@ -69,8 +69,10 @@ MEMORY_READ_ONLY = 'The "{label}" memory block is read-only: it cannot be change
 MEMORY_UNCHANGED = "Nothing changed."
 MEMORY_DIALOG_CLOSED = "Nothing changed: the edit dialog was closed."
 MEMORY_SAVED = "Saved your {label} memory ({count} characters)."
-# What the edit dialog returns when the tab is gone, the socket call failed or nobody answered.
+# What a dialog returns when the tab is gone or the socket call failed, and when nobody answered
+# within the pipe's own bound.
 DIALOG_CLOSED = object()
+DIALOG_TIMED_OUT = object()
 
 # Tags OpenWebUI lifts out of streamed answer text into a Thinking, solution or code block
 # (0.11 utils/middleware.py: DEFAULT_REASONING_TAGS, DEFAULT_SOLUTION_TAGS,
@@ -1260,8 +1262,8 @@ class Pipe:
         if block[FIELD_READ_ONLY]:
             return MEMORY_READ_ONLY.format(label=label)
         await status.show(f"Editing your {label} memory")
-        value = await self._ask(event_call, _edit_dialog(block))
-        if value is DIALOG_CLOSED:
+        value = await self._ask(event_call, _edit_dialog(block), self.valves.MEMORY_DIALOG_SECONDS)
+        if value is DIALOG_CLOSED or value is DIALOG_TIMED_OUT:
             return MEMORY_DIALOG_CLOSED
         # Cancel answers False; an unchanged text needs no write (and no prompt rebuild in Letta).
         if not isinstance(value, str) or value == block[FIELD_VALUE]:
@@ -1271,16 +1273,19 @@ class Pipe:
         saved = _memory_block(await self._post_json(ROUTE_MEMORY_UPDATE, update))
         return MEMORY_SAVED.format(label=label, count=f"{len(saved[FIELD_VALUE]):,}")
 
-    async def _ask(self, event_call: Callable[[dict], Awaitable[Any]], dialog: dict) -> Any:
-        """The person's answer to a dialog, or DIALOG_CLOSED.
+    @staticmethod
+    async def _ask(event_call: Callable[[dict], Awaitable[Any]], dialog: dict, seconds: int) -> Any:
+        """The person's answer to a dialog; DIALOG_TIMED_OUT after `seconds`; DIALOG_CLOSED.
 
         OpenWebUI's event call (socket/main.py get_event_call) returns `{"error": …}` when the
         tab is gone or its own timeout passed; that timeout (WEBSOCKET_EVENT_CALLER_TIMEOUT) is
-        unset by default, so it waits forever: MEMORY_DIALOG_SECONDS bounds it.
+        unset by default, so it waits forever: `seconds` bounds it.
         """
         try:
-            answer = await asyncio.wait_for(event_call(dialog), self.valves.MEMORY_DIALOG_SECONDS)
-        except Exception:  # noqa: BLE001 - a timeout or a failed socket call: nobody answered
+            answer = await asyncio.wait_for(event_call(dialog), seconds)
+        except asyncio.TimeoutError:
+            return DIALOG_TIMED_OUT
+        except Exception:  # noqa: BLE001 - a failed socket call: nobody answered
             return DIALOG_CLOSED
         if isinstance(answer, dict) and "error" in answer:
             return DIALOG_CLOSED
@@ -1459,13 +1464,10 @@ class Pipe:
     async def _ask_approval(self, event_call: Callable[[dict], Awaitable[Any]], item: dict) -> tuple[dict, str]:
         """One confirmation dialog, bounded by APPROVAL_TIMEOUT_SECONDS; (decision, why for the status)."""
         seconds = self.valves.APPROVAL_TIMEOUT_SECONDS
-        try:
-            answer = await asyncio.wait_for(event_call(_approval_dialog(item)), seconds)
-        except asyncio.TimeoutError:
+        answer = await self._ask(event_call, _approval_dialog(item), seconds)
+        if answer is DIALOG_TIMED_OUT:
             return _decision(item, False, APPROVAL_TIMED_OUT.format(seconds=seconds)), "no answer in time"
-        except Exception:  # noqa: BLE001 - a failed socket call: nobody answered
-            return _decision(item, False, APPROVAL_TAB_GONE), "the chat window was closed"
-        if isinstance(answer, dict) and "error" in answer:
+        if answer is DIALOG_CLOSED:
             return _decision(item, False, APPROVAL_TAB_GONE), "the chat window was closed"
         if answer is True or (isinstance(answer, str) and answer != ""):
             return _decision(item, True), ""
