@@ -62,8 +62,10 @@ export function isNothingPending(error: unknown): boolean {
   )
 }
 
-/** The person's decisions as Letta's approval message. */
-export function approvalMessage(decisions: ApprovalDecision[]): ApprovalCreate {
+/** Decisions (the person's, or the bridge's refusal) as Letta's approval message. */
+export function approvalMessage(
+  decisions: Pick<ApprovalDecision, 'id' | 'approve' | 'reason'>[],
+): ApprovalCreate {
   return {
     type: 'approval',
     approvals: decisions.map((decision) => ({
@@ -117,13 +119,5 @@ export async function denialOfPending(
     : [request?.tool_calls ?? request?.tool_call]
   const ids = calls.flatMap((call) => (call?.tool_call_id ? [call.tool_call_id] : []))
   if (ids.length === 0) return undefined
-  return {
-    type: 'approval',
-    approvals: ids.map((id) => ({
-      type: 'approval' as const,
-      tool_call_id: id,
-      approve: false,
-      reason,
-    })),
-  }
+  return approvalMessage(ids.map((id) => ({ id, approve: false, reason })))
 }

@@ -6,7 +6,13 @@ import type { Letta } from '../letta/client.ts'
 import { isNotFound } from '../letta/errors.ts'
 import type { Logger } from '../log.ts'
 import { planThread } from './thread-plan.ts'
-import type { ChatKey, CompiledStamp, SeenMessage, ThreadStore } from './thread-store.ts'
+import type {
+  ChatKey,
+  CompiledStamp,
+  SeenMessage,
+  ThreadRecord,
+  ThreadStore,
+} from './thread-store.ts'
 
 /** How a turn found its thread, for the log and the metrics. */
 export type ThreadKind = 'default' | 'new' | 'continue' | 'fork' | 'restart' | 'approval'
@@ -243,19 +249,14 @@ export class ThreadDirectory {
             ...(outcome.wroteMemory ? { wroteMemory: true } : {}),
           },
         ]
-        try {
-          await this.store.put(chat, {
-            agentId,
-            conversationId,
-            seen: seen.slice(0, MAX_SEEN),
-            ...(compiled ? { compiled } : {}),
-            ...(outcome.awaiting ? { awaiting: outcome.answer } : {}),
-            files: [...given, ...fresh.map((file) => file.id)].slice(-MAX_FILES_REMEMBERED),
-          })
-        } catch (error) {
-          // The answer stands; the chat's next message then carries what the thread lacks.
-          this.logger.error('could not record the chat thread', { cause: String(error) })
-        }
+        await this.record(chat, {
+          agentId,
+          conversationId,
+          seen: seen.slice(0, MAX_SEEN),
+          ...(compiled ? { compiled } : {}),
+          ...(outcome.awaiting ? { awaiting: outcome.answer } : {}),
+          files: [...given, ...fresh.map((file) => file.id)].slice(-MAX_FILES_REMEMBERED),
+        })
       },
       forget: () => this.store.delete(chat),
     }
@@ -297,17 +298,23 @@ export class ThreadDirectory {
                 },
               ]
             : known.seen
-        try {
-          await this.store.put(chat, {
-            ...known,
-            seen,
-            awaiting: outcome.awaiting ? answer : undefined,
-          })
-        } catch (error) {
-          this.logger.error('could not record the chat thread', { cause: String(error) })
-        }
+        await this.record(chat, {
+          ...known,
+          seen,
+          awaiting: outcome.awaiting ? answer : undefined,
+        })
       },
       forget: () => this.store.delete(chat),
+    }
+  }
+
+  /** What a finished turn left in the chat's thread. A failure to record it is logged only. */
+  private async record(chat: ChatKey, record: ThreadRecord): Promise<void> {
+    try {
+      await this.store.put(chat, record)
+    } catch (error) {
+      // The answer stands; the chat's next message then carries what the thread lacks.
+      this.logger.error('could not record the chat thread', { cause: String(error) })
     }
   }
 
