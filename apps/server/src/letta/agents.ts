@@ -3,7 +3,7 @@ import type { AgentCreateParams, AgentState } from '@letta-ai/letta-client/resou
 import type { ChatUser } from '@letta-openwebui/events'
 import type { Logger } from '../log.ts'
 import type { Leases } from '../replicas/leases.ts'
-import { LocalLeases } from '../replicas/leases.ts'
+import { LocalLeases, leaseKey } from '../replicas/leases.ts'
 import type { TemplateCatalog } from '../templates.ts'
 import type { Letta } from './client.ts'
 import { TemplateRejected } from './errors.ts'
@@ -102,9 +102,7 @@ export class AgentDirectory {
     for (;;) {
       const found = await this.find(user, templateName)
       if (found) return found
-      const lease = await this.leases.take(
-        `agent-create:${[templateName, user.id].map(encodeURIComponent).join(':')}`,
-      )
+      const lease = await this.leases.take(leaseKey('agent-create', templateName, user.id))
       if (lease) {
         try {
           // Another replica may have created it between the first look and the lease.

@@ -1,5 +1,9 @@
 import type { SharedStore } from './shared-store.ts'
 
+/** A lease's key: its kind and the ids it is for, each escaped so no two keys run together. */
+export const leaseKey = (kind: string, ...ids: string[]): string =>
+  [kind, ...ids.map(encodeURIComponent)].join(':')
+
 /** Held until released: while held, nobody else (no other replica either) can take the same key. */
 export type Lease = { release(): Promise<void> }
 

@@ -30,6 +30,7 @@ import {
 import type { Logger } from '../log.ts'
 import type { BridgeMetrics } from '../metrics.ts'
 import type { Lease, Leases } from '../replicas/leases.ts'
+import { leaseKey } from '../replicas/leases.ts'
 import { SharedStateUnavailable } from '../replicas/shared-store.ts'
 import type { AgentTemplate, TemplateCatalog } from '../templates.ts'
 import type { PreparedTurn, ThreadDirectory } from '../threads/threads.ts'
@@ -227,10 +228,7 @@ export class ChatService {
         // Taken before the thread is looked up, so two first messages of a chat make one thread.
         const chatLock =
           chat && this.deps.threads.conversations !== false
-            ? await this.claim(
-                `chat:${[template, chat.userId, chat.chatId].map(encodeURIComponent).join(':')}`,
-                'chat_busy',
-              )
+            ? await this.claim(leaseKey('chat', template, chat.userId, chat.chatId), 'chat_busy')
             : undefined
         let prepared: PreparedTurn
         let held: Lease
@@ -253,7 +251,7 @@ export class ChatService {
           held =
             prepared.target.conversationId && chatLock
               ? chatLock
-              : await this.claim(`agent:${agentId}`, 'agent_busy')
+              : await this.claim(leaseKey('agent', agentId), 'agent_busy')
         } catch (error) {
           if (chatLock) this.release(chatLock)
           throw error
