@@ -479,6 +479,11 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def _decoded_bytes(data: str) -> int:
+    """The size of what base64 `data` encodes."""
+    return len(data) * 3 // 4 - (2 if data.endswith("==") else 1 if data.endswith("=") else 0)
+
+
 def _image_part(url: Any) -> dict:
     """One OpenWebUI image (a data URL) as the bridge takes it; Refused with a sentence otherwise."""
     match = DATA_URL.match(url) if isinstance(url, str) else None
@@ -491,7 +496,7 @@ def _image_part(url: Any) -> dict:
             f"{media_type or 'of an unknown kind'}, so it was not sent."
         )
     data = "".join(url[match.end() :].split())
-    size = len(data) * 3 // 4 - (2 if data.endswith("==") else 1 if data.endswith("=") else 0)
+    size = _decoded_bytes(data)
     if size > MAX_IMAGE_BYTES:
         raise Refused(
             f"An image in your message is {_megabytes(size)}; the agent takes images up to "
@@ -511,7 +516,7 @@ def _images(messages: Any) -> list[dict]:
     for part in parts:
         image_url = part.get("image_url")
         images.append(_image_part(image_url.get("url") if isinstance(image_url, dict) else image_url))
-    total = sum(len(image[FIELD_DATA]) * 3 // 4 for image in images)
+    total = sum(_decoded_bytes(image[FIELD_DATA]) for image in images)
     if total > MAX_IMAGES_BYTES:
         raise Refused(
             f"The images in your message add up to {_megabytes(total)}; the agent takes up to "
