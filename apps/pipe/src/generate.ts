@@ -23,7 +23,12 @@ import {
   MemoryUpdate,
   MemoryView,
   PROTOCOL_VERSION,
+  RESUMABLE_EVENT_ID,
+  RESUME_ATTEMPTS,
+  RESUME_FIRST_DELAY_MS,
+  RESUME_MAX_DELAY_MS,
   ROUTES,
+  StopRequest,
   TemplateList,
 } from '@letta-openwebui/events'
 import type { TObject, TSchema } from '@sinclair/typebox'
@@ -155,6 +160,7 @@ function fieldNames(): string[] {
     MemoryRequest,
     MemoryUpdate,
     MemoryView,
+    StopRequest,
   ])
     collect(schema)
   for (const name of EVENT_NAMES) collect(EVENT_SCHEMAS[name])
@@ -198,6 +204,13 @@ MAX_IMAGES_BYTES = ${String(MAX_IMAGES_BYTES)}
 MAX_ATTACHMENTS = ${String(MAX_ATTACHMENTS)}
 MAX_INLINE_FILE_CHARS = ${String(MAX_INLINE_FILE_CHARS)}
 MAX_FOLDER_FILE_CHARS = ${String(MAX_FOLDER_FILE_CHARS)}
+
+# Picking up an answer whose connection broke (packages/events resume.ts): ids that name a run
+# Letta keeps (match with fullmatch), and how often and how patiently to reconnect.
+RESUMABLE_EVENT_ID = ${pyRegex(RESUMABLE_EVENT_ID)}
+RESUME_ATTEMPTS = ${String(RESUME_ATTEMPTS)}
+RESUME_FIRST_DELAY_SECONDS = ${String(RESUME_FIRST_DELAY_MS / 1000)}
+RESUME_MAX_DELAY_SECONDS = ${String(RESUME_MAX_DELAY_MS / 1000)}
 FILE_MODES = (${FILE_MODES.map(pyStr).join(', ')},)
 MAX_APPROVALS = ${String(MAX_APPROVALS)}
 MAX_APPROVAL_REASON_CHARS = ${String(MAX_APPROVAL_REASON_CHARS)}`

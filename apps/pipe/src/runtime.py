@@ -27,6 +27,10 @@ MODEL_CACHE_SECONDS = 60
 MODEL_LIST_TIMEOUT_SECONDS = 3
 # A bridge that accepts no connection within this is down; waiting longer only delays the news.
 CONNECT_TIMEOUT_SECONDS = 10
+# The stop button's message to the bridge waits no longer than this.
+STOP_TIMEOUT_SECONDS = 5
+# Answers from no bridge at all (a proxy with none behind it, one shutting down): worth another try.
+UNAVAILABLE_STATUSES = (502, 503, 504)
 # Shared across users on purpose: it caches server configuration, not request state.
 _model_cache: dict[str, tuple[float, list[dict]]] = {}
 
@@ -130,6 +134,10 @@ class ProtocolError(Exception):
 class Refused(Exception):
     """The bridge answered with a sentence for the person instead of an answer."""
 
+    def __init__(self, sentence: str, status: int | None = None) -> None:
+        super().__init__(sentence)
+        self.status = status
+
 
 class TurnTooLong(Exception):
     """The turn ran past MAX_TURN_SECONDS."""
@@ -139,9 +147,10 @@ class TurnTooLong(Exception):
 
 
 class SseParser:
-    """Incremental server-sent-events parser: feed text, get (event, data) pairs.
+    """Incremental server-sent-events parser: feed text, get (event, data, last event id) triples.
 
     `\\r\\n`, `\\r` and `\\n` all end a line, also when a `\\r\\n` pair is split across two reads.
+    The last event id is the newest `id:` read so far, as an EventSource keeps it.
     """
 
     def __init__(self) -> None:
@@ -149,8 +158,9 @@ class SseParser:
         self.event = ""
         self.data: list[str] = []
         self.after_cr = False
+        self.last_id: str | None = None
 
-    def push(self, text: str) -> list[tuple[str, str]]:
+    def push(self, text: str) -> list[tuple[str, str, str | None]]:
         if text:
             if self.after_cr and text.startswith("\n"):
                 text = text[1:]
@@ -161,7 +171,7 @@ class SseParser:
             line, self.buffer = self.buffer.split("\n", 1)
             if line == "":
                 if self.data:
-                    frames.append((self.event or "message", "\n".join(self.data)))
+                    frames.append((self.event or "message", "\n".join(self.data), self.last_id))
                 self.event, self.data = "", []
             elif not line.startswith(":"):
                 field, _, value = line.partition(":")
@@ -170,6 +180,8 @@ class SseParser:
                     self.data.append(value)
                 elif field == "event":
                     self.event = value
+                elif field == "id" and "\0" not in value:
+                    self.last_id = value
         return frames
 
 
@@ -661,6 +673,23 @@ def _going_on(request: dict, decisions: list[dict]) -> dict:
     and files, which the agent has already."""
     kept = {key: value for key, value in request.items() if key not in (FIELD_IMAGES, FIELD_ATTACHMENTS)}
     return {**kept, FIELD_APPROVALS: decisions}
+
+
+def _resumable(event_id: str | None) -> bool:
+    """Whether an event id names a run the bridge can pick up again."""
+    return event_id is not None and RESUMABLE_EVENT_ID.fullmatch(event_id) is not None
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    """A broken connection, or no bridge to answer right now; not a sentence meant for the person."""
+    if isinstance(error, Refused):
+        return error.status in UNAVAILABLE_STATUSES
+    return isinstance(error, aiohttp.ClientError)
+
+
+def _resume_delay(attempt: int) -> float:
+    """Seconds before reconnect `attempt` (from 0), doubling up to RESUME_MAX_DELAY_SECONDS."""
+    return min(RESUME_FIRST_DELAY_SECONDS * 2**attempt, RESUME_MAX_DELAY_SECONDS)
 
 
 def _decision(request: dict, approve: bool, reason: str | None = None) -> dict:
@@ -1479,25 +1508,81 @@ class Pipe:
         return _decision(item, False, APPROVAL_DECLINED), ""
 
     async def _bridge_events(self, request: dict) -> AsyncGenerator:
-        """The bridge's checked (name, data) events for one message, within MAX_TURN_SECONDS."""
+        """The bridge's checked (name, data) events for one message, within MAX_TURN_SECONDS.
+
+        A connection that breaks (or ends without `done`) during an answer the bridge can pick
+        up again (its events' ids name a Letta run) is made again with `Last-Event-ID`, up to
+        RESUME_ATTEMPTS times, waiting longer each time: the person sees one answer. Whatever
+        ends the reading before `done` (the stop button, the time limit, giving up) stops that
+        run too, since it goes on without a reader for a while, waiting for one to come back.
+        """
         deadline = Deadline(self.valves.MAX_TURN_SECONDS)
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=CONNECT_TIMEOUT_SECONDS, sock_read=self.valves.REQUEST_TIMEOUT
         )
+        last_id: str | None = None
+        finished = False
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            response = await deadline.run(
-                session.post(
-                    self._url(ROUTE_CHAT_STREAM),
-                    json=request,
-                    headers=self._headers(),
-                    allow_redirects=False,
-                )
-            )
-            async with response:
-                if response.status != 200:
-                    raise Refused(await self._refusal(response))
-                parser = SseParser()
-                decoder = codecs.getincrementaldecoder("utf-8")()
-                while chunk := await deadline.run(response.content.readany()):
-                    for name, raw in parser.push(decoder.decode(chunk)):
-                        yield name, decode_event(name, raw)
+            try:
+                for attempt in range(RESUME_ATTEMPTS + 1):
+                    resuming = _resumable(last_id)
+                    try:
+                        async for name, data, event_id in self._one_connection(
+                            session, request, deadline, last_id if resuming else None
+                        ):
+                            last_id = event_id or last_id
+                            if name == EVENT_DONE:
+                                finished = True
+                            yield name, data
+                            if finished:
+                                return
+                    except (Refused, aiohttp.ClientError) as error:
+                        if not _resumable(last_id) or attempt == RESUME_ATTEMPTS or not _worth_retrying(error):
+                            raise
+                    else:
+                        # Ended without `done`: a bridge shutting down hands its answers over.
+                        if not _resumable(last_id) or attempt == RESUME_ATTEMPTS:
+                            return
+                    await deadline.run(asyncio.sleep(_resume_delay(attempt)))
+            finally:
+                if not finished and _resumable(last_id):
+                    await self._stop_run(session, request, last_id)
+
+    async def _one_connection(
+        self, session: aiohttp.ClientSession, request: dict, deadline: "Deadline", last_id: str | None
+    ) -> AsyncGenerator:
+        """One connection's (name, data, event id) events; with `last_id`, those after it."""
+        headers = self._headers()
+        if last_id:
+            headers["Last-Event-ID"] = last_id
+        response = await deadline.run(
+            session.post(self._url(ROUTE_CHAT_STREAM), json=request, headers=headers, allow_redirects=False)
+        )
+        async with response:
+            if response.status != 200:
+                raise Refused(await self._refusal(response), response.status)
+            parser = SseParser()
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            while chunk := await deadline.run(response.content.readany()):
+                for name, raw, event_id in parser.push(decoder.decode(chunk)):
+                    yield name, decode_event(name, raw), event_id
+
+    async def _stop_run(self, session: aiohttp.ClientSession, request: dict, last_id: str | None) -> None:
+        """Tells the bridge to cancel the run behind an answer left unfinished; best effort, bounded."""
+        stop = {
+            FIELD_PROTOCOL_VERSION: request[FIELD_PROTOCOL_VERSION],
+            FIELD_USER: request[FIELD_USER],
+            FIELD_EVENT_ID: last_id,
+        }
+        for field in (FIELD_TEMPLATE, FIELD_CHAT_ID):
+            if field in request:
+                stop[field] = request[field]
+
+        async def post() -> None:
+            async with session.post(self._url(ROUTE_CHAT_STOP), json=stop, headers=self._headers()) as response:
+                await response.read()
+
+        try:
+            await asyncio.wait_for(post(), STOP_TIMEOUT_SECONDS)
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            pass

@@ -27,11 +27,12 @@ LINES = [
     'data: {"stopReason":"end_turn"}',
     "",
 ]
+# (event, data, the last event id so far): an id stays until the next one replaces it.
 EXPECTED = [
-    ("tool.started", '{"id":"t1","name":"web_search"}'),
-    ("answer.delta", "first line\n second line"),
-    ("message", "no space"),
-    ("done", '{"stopReason":"end_turn"}'),
+    ("tool.started", '{"id":"t1","name":"web_search"}', "0"),
+    ("answer.delta", "first line\n second line", "1"),
+    ("message", "no space", "2"),
+    ("done", '{"stopReason":"end_turn"}', "2"),
 ]
 
 
@@ -72,10 +73,10 @@ def test_one_character_at_a_time_gives_the_same_frames(ends):
 
 def test_a_cr_and_lf_in_two_reads_are_one_line_end_not_an_empty_line():
     frames = parse(['event: answer.delta\r\ndata: {"text":"a"}\r', '\ndata: more\r\n\r\n'])
-    assert frames == [("answer.delta", '{"text":"a"}\nmore')]
+    assert frames == [("answer.delta", '{"text":"a"}\nmore', None)]
 
 
 def test_an_unfinished_frame_waits_for_its_blank_line():
     parser = SseParser()
     assert parser.push("event: answer.delta\r\ndata: x\r\n") == []
-    assert parser.push("\r\n") == [("answer.delta", "x")]
+    assert parser.push("\r\n") == [("answer.delta", "x", None)]

@@ -18,6 +18,8 @@ import { pipeFile } from './modules/pipe-file.ts'
 import { templates } from './modules/templates.ts'
 import type { Leases } from './replicas/leases.ts'
 import { LocalLeases } from './replicas/leases.ts'
+import type { RunReaders } from './replicas/run-readers.ts'
+import { LocalRunReaders } from './replicas/run-readers.ts'
 import { TemplateCatalog } from './templates.ts'
 import type { ThreadStore } from './threads/thread-store.ts'
 import { SqliteThreadStore } from './threads/thread-store.ts'
@@ -43,7 +45,16 @@ export type AppDeps = {
   leases?: Leases
   /** With REDIS_URL: whether the shared Redis answers, for /health. */
   redisReachable?: () => Promise<boolean>
+  /** Who read each run Letta keeps; default: this process alone. */
+  readers?: RunReaders
+  /** RESUMABLE_STREAMS (default on): ask Letta to keep runs so a broken answer can be resumed. */
+  resumable?: boolean
+  /** RESUME_WINDOW_MS: how long a kept run whose client left waits for it to come back. */
+  resumeWindowMs?: number
 }
+
+/** Default for RESUME_WINDOW_MS: a client that reconnects does so within seconds. */
+export const RESUME_WINDOW_DEFAULT_MS = 30_000
 
 /** The bridge as an Elysia app: one plugin per concern, no port (tests call `app.handle`). */
 export function createApp(deps: AppDeps) {
@@ -70,6 +81,9 @@ export function createApp(deps: AppDeps) {
     idleTimeoutMs: deps.idleTimeoutMs,
     maxTurnMs: deps.maxTurnMs,
     metrics,
+    resumable: deps.resumable ?? true,
+    readers: deps.readers ?? new LocalRunReaders(),
+    resumeWindowMs: deps.resumeWindowMs ?? RESUME_WINDOW_DEFAULT_MS,
   })
   const memoryService = new MemoryService(deps.letta, agents, catalog, (agentId) =>
     threads.memoryChanged(agentId),

@@ -78,6 +78,18 @@ export const Env = Type.Object({
       description: 'redis://host:port (or rediss:// for TLS) shared by all replicas.',
     }),
   ),
+  /**
+   * On: Letta is asked to keep each run's stream (background mode; only a Letta with Redis
+   * can, others are asked once), so an answer whose connection breaks is picked up again.
+   * Off: tokens come exactly as the model writes them (Letta writes kept streams in batches,
+   * every 0.5 s), and a broken connection ends the answer.
+   */
+  RESUMABLE_STREAMS: Type.Boolean({ default: true }),
+  /** A client that reconnects does so within seconds; the rest covers a slow restart. */
+  RESUME_WINDOW_MS: Milliseconds(
+    30_000,
+    'How long an answer whose client left goes on, waiting for it to come back, before its run is cancelled.',
+  ),
   /** Under the 30 s a container gets between SIGTERM and SIGKILL (Docker, Kubernetes defaults). */
   SHUTDOWN_GRACE_MS: Milliseconds(
     25_000,
@@ -111,6 +123,8 @@ export type Config = {
   threadRetentionDays: number
   /** undefined = one replica: nothing shared. */
   redisUrl: string | undefined
+  resumableStreams: boolean
+  resumeWindowMs: number
   shutdownGraceMs: number
 }
 
@@ -127,6 +141,8 @@ const HINTS: Record<string, string> = {
   KEEPALIVE_MS: 'milliseconds between 100 and 3600000',
   CLIENT_STALL_TIMEOUT_MS: 'milliseconds between 100 and 3600000',
   SHUTDOWN_GRACE_MS: 'milliseconds between 100 and 3600000',
+  RESUME_WINDOW_MS: 'milliseconds between 100 and 3600000',
+  RESUMABLE_STREAMS: 'true or false (or 1 or 0)',
   LOG_LEVEL: 'one of debug, info, warn, error',
   METRICS_PUBLIC: 'true or false (or 1 or 0)',
   THREAD_RETENTION_DAYS: 'whole days between 1 and 3650',
@@ -177,6 +193,8 @@ export function loadConfig(
     dataDir: env.DATA_DIR,
     threadRetentionDays: env.THREAD_RETENTION_DAYS,
     redisUrl: env.REDIS_URL,
+    resumableStreams: env.RESUMABLE_STREAMS,
+    resumeWindowMs: env.RESUME_WINDOW_MS,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   }
 }

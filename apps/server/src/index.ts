@@ -26,6 +26,8 @@ try {
     dataDir: config.dataDir,
     threadRetentionDays: config.threadRetentionDays,
     redisUrl: config.redisUrl,
+    resumableStreams: config.resumableStreams,
+    resumeWindowMs: config.resumeWindowMs,
     logger,
   })
   logger.info('bridge listening', {

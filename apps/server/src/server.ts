@@ -13,6 +13,7 @@ import type { Logger } from './log.ts'
 import { createLogger } from './log.ts'
 import { RedisLeases } from './replicas/leases.ts'
 import { RedisThreadStore } from './replicas/redis-thread-store.ts'
+import { RedisRunReaders } from './replicas/run-readers.ts'
 import { SharedStore } from './replicas/shared-store.ts'
 import { loadTemplateCatalog } from './templates.ts'
 import type { ThreadStore } from './threads/thread-store.ts'
@@ -40,8 +41,12 @@ export type ServerOptions = {
   dataDir?: string
   /** Chats unused this long are forgotten (checked at start and daily); default 365. */
   threadRetentionDays?: number
-  /** Replicas sharing this Redis share threads, thread guards and agent creation. */
+  /** Replicas sharing this Redis share threads, thread guards, agent creation and resumes. */
   redisUrl?: string
+  /** Ask Letta to keep runs so that a broken answer can be resumed (default true). */
+  resumableStreams?: boolean
+  /** How long a kept run whose client left waits for it to come back (RESUME_WINDOW_MS). */
+  resumeWindowMs?: number
   logger?: Logger
 }
 
@@ -117,8 +122,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const bridge = createApp({
     threadStore,
     ...(shared
-      ? { leases: new RedisLeases(shared), redisReachable: () => shared.reachable() }
+      ? {
+          leases: new RedisLeases(shared),
+          readers: new RedisRunReaders(shared),
+          redisReachable: () => shared.reachable(),
+        }
       : {}),
+    resumable: options.resumableStreams,
+    resumeWindowMs: options.resumeWindowMs,
     letta: createLettaClient({ baseUrl: target.url, apiKey: options.lettaApiKey }),
     lettaTarget: target,
     logger,

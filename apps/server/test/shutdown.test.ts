@@ -5,7 +5,14 @@ import { join } from 'node:path'
 import { ROUTES } from '@letta-openwebui/events'
 import type { LettaSim } from '@letta-openwebui/letta-sim'
 import { startLettaSim, tokenStream } from '@letta-openwebui/letta-sim'
-import { chatBody, eventually, startBridgeProcess, streamChat, summarize } from './utils.ts'
+import {
+  chatBody,
+  eventually,
+  eventuallyAsync,
+  startBridgeProcess,
+  streamChat,
+  summarize,
+} from './utils.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bridge-shutdown-'))
 let sim: LettaSim
@@ -31,20 +38,26 @@ async function slowAnswer(url: string, user: string, tokens: number) {
   return { turn }
 }
 
-describe('SIGTERM', () => {
+// Answers Letta does not keep (no Redis, or RESUMABLE_STREAMS=false); resume.test.ts hands kept
+// ones over to another replica.
+describe('SIGTERM, answers Letta does not keep', () => {
   it('lets a running answer finish, takes nothing new, and exits', async () => {
     const bridge = await startBridgeProcess(
-      { LETTA_BASE_URL: sim.url, SHUTDOWN_GRACE_MS: '20000' },
+      { LETTA_BASE_URL: sim.url, SHUTDOWN_GRACE_MS: '20000', RESUMABLE_STREAMS: 'false' },
       dataDir,
     )
     const { turn } = await slowAnswer(bridge.url, 'shutdown-finish', 20)
     bridge.process.kill('SIGTERM')
-    // Draining: /health says so (a load balancer stops sending), or the port is closed already.
-    const health = await fetch(`${bridge.url}${ROUTES.health}`).then(
-      (response) => response.status,
-      () => 'closed',
-    )
-    expect([503, 'closed']).toContain(health)
+    // Draining once the signal is handled: /health says so (a load balancer stops sending), or
+    // the port is closed already.
+    const draining = await eventuallyAsync(async () => {
+      const health = await fetch(`${bridge.url}${ROUTES.health}`).then(
+        (response) => response.status,
+        () => 'closed',
+      )
+      return health === 503 || health === 'closed'
+    }, 5_000)
+    expect(draining).toBe(true)
     const seen = summarize(await turn)
     expect(seen.errors).toEqual([])
     expect(seen.answer.trim().split(' ')).toHaveLength(20)
@@ -54,7 +67,7 @@ describe('SIGTERM', () => {
 
   it('ends an answer still running after the grace with a sentence, and cancels its run', async () => {
     const bridge = await startBridgeProcess(
-      { LETTA_BASE_URL: sim.url, SHUTDOWN_GRACE_MS: '300' },
+      { LETTA_BASE_URL: sim.url, SHUTDOWN_GRACE_MS: '300', RESUMABLE_STREAMS: 'false' },
       dataDir,
     )
     const cancels = sim.cancels.length

@@ -33,6 +33,9 @@ export async function startStack(
     bridgeApiKey: BRIDGE_KEY,
     idleTimeoutMs: 2_000,
     keepaliveMs: 5_000,
+    // Letta's ordinary streams: a closed connection stops the run. resume.test.ts covers runs
+    // Letta keeps (background mode), which outlive their connection.
+    resumableStreams: false,
     logger: createLogger('debug', {
       secrets: [BRIDGE_KEY, LETTA_KEY],
       write: (line) => logs.push(line),

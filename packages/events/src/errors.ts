@@ -109,6 +109,11 @@ export const ERRORS = {
       'The bridge server restarted before your answer finished. Please send your message again.',
     retryable: true,
   },
+  resume_failed: {
+    message:
+      'The connection broke during the answer and it could not be picked up again. Please send your message again.',
+    retryable: true,
+  },
   shared_state_unavailable: {
     message:
       'The bridge server cannot reach its shared store (Redis) right now. Please try again in a minute.',

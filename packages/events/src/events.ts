@@ -127,5 +127,10 @@ export type EventName = keyof typeof EVENT_SCHEMAS
 export const EVENT_NAMES = Object.keys(EVENT_SCHEMAS).sort() as EventName[]
 
 export type EventData<N extends EventName> = Static<(typeof EVENT_SCHEMAS)[N]>
-/** A bridge event as a discriminated union: `{ event: 'answer.delta', data: { text } }`. */
-export type BridgeEvent = { [N in EventName]: { event: N; data: EventData<N> } }[EventName]
+/**
+ * A bridge event as a discriminated union: `{ event: 'answer.delta', data: { text } }`. `id`:
+ * where in a Letta run it came from (see resume.ts), set by the bridge for events it can replay.
+ */
+export type BridgeEvent = {
+  [N in EventName]: { event: N; data: EventData<N>; id?: string }
+}[EventName]

@@ -49,6 +49,17 @@ export {
 } from './memory.ts'
 export { ChatRequest, ChatUser, MAX_MESSAGE_CHARS, TemplateName } from './request.ts'
 export { ChatResult, Health, HealthSummary, TemplateInfo, TemplateList } from './responses.ts'
+export {
+  eventIdOf,
+  isAfter,
+  RESUMABLE_EVENT_ID,
+  RESUME_ATTEMPTS,
+  RESUME_FIRST_DELAY_MS,
+  RESUME_MAX_DELAY_MS,
+  type RunPoint,
+  runPointOf,
+  StopRequest,
+} from './resume.ts'
 export { DEFAULT_PORT, DEFAULT_SERVER_URL, ROUTES } from './routes.ts'
 export { MAX_SOURCE_CHARS, MAX_SOURCES, SourceItem } from './sources.ts'
 export {

@@ -7,6 +7,7 @@ export const DEFAULT_SERVER_URL = `http://localhost:${DEFAULT_PORT}`
 export const ROUTES = {
   chatStream: '/v1/chat/stream',
   chat: '/v1/chat',
+  chatStop: '/v1/chat/stop',
   templates: '/v1/templates',
   pipeFile: '/v1/pipe.py',
   memory: '/v1/memory',

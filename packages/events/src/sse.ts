@@ -6,9 +6,13 @@ import { compileValidator } from './validation.ts'
 /** One raw server-sent-events frame, before its data is interpreted. */
 export type SseFrame = { id?: string; event: string; data: string }
 
-/** Writes one bridge event as an SSE frame. JSON never contains raw newlines: one data line. */
-export function encodeEvent(seq: number, event: BridgeEvent): string {
-  return `id: ${seq}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`
+/**
+ * Writes one bridge event as an SSE frame. JSON never contains raw newlines: one data line.
+ * Without an id (keepalives) the client's last event id stays what it was.
+ */
+export function encodeEvent(id: string | number | undefined, event: BridgeEvent): string {
+  const frame = `event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`
+  return id === undefined ? frame : `id: ${id}\n${frame}`
 }
 
 /**

@@ -5,6 +5,7 @@ import { FINGERPRINT_RULES } from './history.ts'
 import { MemoryRequest, MemoryUpdate, MemoryView } from './memory.ts'
 import { ChatRequest } from './request.ts'
 import { ChatResult } from './responses.ts'
+import { RESUMABLE_EVENT_ID, StopRequest } from './resume.ts'
 
 /** JSON with object keys sorted, so the hash depends on the schemas' content, not on key order. */
 function canonicalJson(value: unknown): string {
@@ -28,7 +29,9 @@ export const WIRE_SCHEMAS = {
   MemoryRequest,
   MemoryUpdate,
   MemoryView,
+  StopRequest,
   events: EVENT_SCHEMAS,
+  resumableEventId: String(RESUMABLE_EVENT_ID),
   // How the pipe and the bridge fingerprint messages: a change must change the version.
   fingerprint: {
     inert: String(FINGERPRINT_RULES.inert),

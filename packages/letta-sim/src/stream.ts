@@ -98,6 +98,11 @@ class SseStream {
       if (playback.interruption) break
       if ('drop' in step) {
         await this.settle()
+        // A kept run does not depend on its reader: only this connection breaks.
+        if (this.run.log) {
+          this.cutReader()
+          continue
+        }
         dropped = true
         break
       }
@@ -130,6 +135,16 @@ class SseStream {
         this.drained = wake
       })
       this.drained = undefined
+    }
+  }
+
+  /** The reader's connection breaks mid-way, as a network fault does; the run plays on. */
+  private cutReader(): void {
+    this.readerGone = true
+    try {
+      this.controller?.error()
+    } catch {
+      // Already closed by the client.
     }
   }
 

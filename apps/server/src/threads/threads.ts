@@ -263,6 +263,66 @@ export class ThreadDirectory {
   }
 
   /**
+   * The thread of a run being picked up again after its connection broke (on any replica). The
+   * run was sent on `target`; when its answer ends, the chat's record becomes what the chat
+   * then shows: its history, the message and the answer. What the record already says of the
+   * shared beginning (answers' message ids, memory written) is kept.
+   */
+  async prepareResume(
+    chat: ChatKey | undefined,
+    target: ThreadTarget,
+    message: string,
+    history: HistoryMessage[] | undefined,
+    attachments: Attachment[] = [],
+  ): Promise<PreparedTurn> {
+    const { agentId, conversationId } = target
+    if (!chat || !conversationId) return this.direct(agentId, [])
+    const known = await this.store.get(chat)
+    return {
+      target,
+      kind: 'continue',
+      input: [],
+      attachments: [],
+      commit: async (outcome) => {
+        if (outcome.wroteMemory) this.memoryChanged(agentId)
+        if (!outcome.completed && !outcome.awaiting) return
+        const record = known?.conversationId === conversationId ? known : undefined
+        const before = record?.seen ?? []
+        const visible = history ?? []
+        let shared = 0
+        while (
+          shared < Math.min(before.length, visible.length) &&
+          before[shared]?.role === visible[shared]?.role &&
+          before[shared]?.fp === visible[shared]?.fp
+        )
+          shared++
+        const seen: SeenMessage[] = [
+          ...before.slice(0, shared),
+          ...visible.slice(shared).map(seenOf),
+          { role: 'user', fp: fingerprint(message) },
+          {
+            role: 'assistant',
+            fp: fingerprint(outcome.answer),
+            ...(outcome.messageId ? { messageId: outcome.messageId } : {}),
+            ...(outcome.wroteMemory ? { wroteMemory: true } : {}),
+          },
+        ]
+        const given = record?.files ?? []
+        const fresh = attachments.map((file) => file.id).filter((id) => !given.includes(id))
+        await this.record(chat, {
+          agentId,
+          conversationId,
+          seen: seen.slice(0, MAX_SEEN),
+          ...(record?.compiled ? { compiled: record.compiled } : {}),
+          ...(outcome.awaiting ? { awaiting: outcome.answer } : {}),
+          files: [...given, ...fresh].slice(-MAX_FILES_REMEMBERED),
+        })
+      },
+      forget: () => this.store.delete(chat),
+    }
+  }
+
+  /**
    * The thread whose last turn stopped for the person's approval, for the request that brings
    * their decisions; undefined when the chat has no such thread (then nothing waits for them).
    * The turn's answer goes on where it stopped: it is recorded as one answer with the part

@@ -1,3 +1,4 @@
+import { APIConnectionError, APIError } from '@letta-ai/letta-client'
 import type { MessageCreate } from '@letta-ai/letta-client/resources/agents/agents'
 import type { ApprovalCreate } from '@letta-ai/letta-client/resources/agents/messages'
 import type {
@@ -5,7 +6,9 @@ import type {
   BridgeEvent,
   ChatRequest,
   ErrorBody,
+  RunPoint,
   StopReason,
+  StopRequest,
 } from '@letta-openwebui/events'
 import {
   errorBody,
@@ -13,13 +16,14 @@ import {
   MAX_IMAGE_BYTES,
   MAX_IMAGES_BYTES,
   MAX_INLINE_FILE_CHARS,
+  runPointOf,
 } from '@letta-openwebui/events'
 import type { AgentFolders } from '../letta/agent-folders.ts'
 import type { AgentDirectory } from '../letta/agents.ts'
 import { RunCanceller } from '../letta/cancel.ts'
 import type { Letta } from '../letta/client.ts'
 import { configurationCause, isNotFound, lettaErrorBody } from '../letta/errors.ts'
-import { lettaFrames } from '../letta/frame-stream.ts'
+import { lettaFrames, StreamInterrupted } from '../letta/frame-stream.ts'
 import { FrameMapper } from '../letta/frames-to-events.ts'
 import {
   approvalMessage,
@@ -31,11 +35,13 @@ import type { Logger } from '../log.ts'
 import type { BridgeMetrics } from '../metrics.ts'
 import type { Lease, Leases } from '../replicas/leases.ts'
 import { leaseKey } from '../replicas/leases.ts'
+import type { RunReaders } from '../replicas/run-readers.ts'
 import { SharedStateUnavailable } from '../replicas/shared-store.ts'
 import type { AgentTemplate, TemplateCatalog } from '../templates.ts'
 import type { PreparedTurn, ThreadDirectory } from '../threads/threads.ts'
 import { inlineFiles } from './attached-files.ts'
 import { IdleWatchdog } from './idle-watchdog.ts'
+import { RunCursor } from './run-cursor.ts'
 import type { FileNote } from './user-message.ts'
 import { userMessage } from './user-message.ts'
 
@@ -53,6 +59,12 @@ export type ChatDeps = {
   /** Longest a turn may take in all, however busy Letta keeps it (pings reset the idle timer). */
   maxTurnMs: number
   metrics: BridgeMetrics
+  /** Ask Letta to keep runs for resuming (background mode) where it can: RESUMABLE_STREAMS. */
+  resumable: boolean
+  /** Who has read each kept run: a client that comes back for an answer, on any replica. */
+  readers: RunReaders
+  /** How long a kept run whose client left waits for it to come back before it is cancelled. */
+  resumeWindowMs: number
 }
 
 /** Errors that are the bridge's own refusals, not something Letta (or the way to it) did. */
@@ -67,6 +79,7 @@ const NOT_LETTA_ERRORS = new Set([
   'payload_too_large',
   'shared_state_unavailable',
   'bridge_restarting',
+  'resume_failed',
 ])
 
 /** Letta's stop reasons for a run that ran to its end: the thread holds the whole turn. */
@@ -107,7 +120,7 @@ const decodedBytes = (data: string): number =>
 const megabytes = (bytes: number): string => `${Math.round(bytes / (1024 * 1024))} MB`
 
 /** Why a turn ended, for the request log. */
-type Outcome = 'ok' | 'error' | 'client_closed' | 'client_stalled'
+type Outcome = 'ok' | 'error' | 'client_closed' | 'client_stalled' | 'handed_over'
 
 /** The client left: it hung up, or the bridge dropped it for taking nothing (see BoundedBody). */
 const clientOutcome = (signal: AbortSignal): Outcome =>
@@ -116,13 +129,37 @@ const clientOutcome = (signal: AbortSignal): Outcome =>
 /** How often a draining bridge looks whether its turns are done. */
 const DRAIN_POLL_MS = 50
 
-/** Why the bridge itself ended a Letta stream early. */
-type Cutoff = 'stalled' | 'overdue'
+/**
+ * Why a Letta stream was closed before its end: the client left (a run Letta does not keep),
+ * nobody came back for a kept run's answer, Letta fell silent, the turn ran too long, or the
+ * bridge is shutting down and leaves a kept run to a client that resumes elsewhere.
+ */
+type Cutoff = 'client' | 'abandoned' | 'stalled' | 'overdue' | 'handover'
+
+/** Reconnects to a kept run whose stream from Letta broke, before the turn fails. */
+const MAX_RECONNECTS = 3
+/** Before the first reconnect; doubled each time. */
+const RECONNECT_DELAY_MS = 250
+
+/** Letta refuses `background: true` without its Redis (LettaServiceUnavailableError, 503). */
+const needsRedis = (error: unknown): boolean =>
+  error instanceof APIError &&
+  error.status === 503 &&
+  /Background streaming requires Redis/.test(JSON.stringify(error.error ?? ''))
+
+/** The stream from Letta broke (not Letta saying something): a kept run can be read again. */
+const isBreak = (error: unknown): boolean =>
+  error instanceof StreamInterrupted || error instanceof APIConnectionError
 
 class TurnFailure extends Error {
   constructor(readonly body: ErrorBody) {
     super(body.code)
   }
+}
+
+/** The bridge is shutting down: the stream ends without `done`, so the client resumes elsewhere. */
+class HandedOver extends Error {
+  override name = 'HandedOver'
 }
 
 /** Resolves when `promise` does, rejects as soon as `signal` aborts. */
@@ -161,12 +198,17 @@ export class ChatService {
   private draining = false
   /** Aborted by `drain` when its grace is over: running turns end and their runs are cancelled. */
   private readonly stopping = new AbortController()
+  /** Aborted as `drain` begins: answers Letta keeps are left to their clients to resume elsewhere. */
+  private readonly handover = new AbortController()
   private readonly canceller: RunCanceller
+  /** Whether Letta keeps runs for resuming (it has Redis); undefined until a send tells. */
+  private background: boolean | undefined
   /** Upstream Letta streams currently open; fault tests check none leak. */
   openUpstreams = 0
 
   constructor(private readonly deps: ChatDeps) {
     this.canceller = new RunCanceller(deps.letta, deps.logger)
+    if (!deps.resumable) this.background = false
   }
 
   get activeTurns(): number {
@@ -174,12 +216,14 @@ export class ChatService {
   }
 
   /**
-   * Shutdown: new turns are refused at once; running ones may finish within `graceMs`. Then
+   * Shutdown: new turns are refused at once; answers Letta keeps end now without `done`, for
+   * their clients to resume on another replica; other running ones may finish within `graceMs`. Then
    * they end with a sentence and their Letta runs are cancelled; resolves once every run is
    * done or cancelled (at most `cancelMs` later).
    */
   async drain(graceMs: number, cancelMs: number): Promise<void> {
     this.draining = true
+    this.handover.abort()
     const idle = async (within: number) => {
       const deadline = Date.now() + within
       while (this.held.size > 0 && Date.now() < deadline) await Bun.sleep(DRAIN_POLL_MS)
@@ -191,15 +235,28 @@ export class ChatService {
     await idle(cancelMs)
   }
 
-  /** The turn's events, in batches: the events of one upstream read come together. */
-  async *turn(request: ChatRequest, signal: AbortSignal): AsyncGenerator<BridgeEvent[]> {
+  /**
+   * The turn's events, in batches: the events of one upstream read come together. `resumable`:
+   * the client can pick the answer up again (an event stream), so Letta is asked to keep the
+   * run where it can. With `resumeFrom` (the last event id a client read, naming a run Letta
+   * keeps) the same request picks up that run's answer after that event instead of sending the
+   * message again.
+   */
+  async *turn(
+    request: ChatRequest,
+    signal: AbortSignal,
+    options: { resumable: boolean; resumeFrom?: RunPoint },
+  ): AsyncGenerator<BridgeEvent[]> {
+    const { resumeFrom } = options
     const started = performance.now()
     const template = request.template ?? this.deps.templates.defaultTemplate
     const decisions = request.approvals
     const mapper = new FrameMapper(
       new Map(decisions?.map((decision) => [decision.id, decision.name])),
     )
+    const cursor = new RunCursor(resumeFrom)
     const log: Record<string, string | number | undefined> = { userId: request.user.id, template }
+    if (resumeFrom) log.resumedAfter = resumeFrom.seq
     let stopReason: StopReason = 'end_turn'
     let outcome: Outcome = 'ok'
     // Aborted when the bridge ends the turn itself: past its time limit, or at shutdown.
@@ -217,8 +274,11 @@ export class ChatService {
         )
       }
       const settings = this.deps.templates.get(template)
-      if (!decisions) this.checkAttachments(request, settings)
-      for (let attempt = 1; ; attempt++) {
+      if (resumeFrom) {
+        yield* this.resume(request, template, resumeFrom, mapper, cursor, log, signal, ended.signal)
+      }
+      if (!decisions && !resumeFrom) this.checkAttachments(request, settings)
+      for (let attempt = 1; !resumeFrom; attempt++) {
         const waits = AbortSignal.any([signal, ended.signal])
         const agentId = await abortable(this.deps.agents.resolve(request.user, template), waits)
         log.agentId = agentId
@@ -276,7 +336,17 @@ export class ChatService {
             input = [...prepared.input, userMessage(request.message, request.images ?? [], files)]
           }
           handedOver = true
-          yield* this.runOnThread(prepared, input, held, mapper, signal, ended.signal, started)
+          const send = { input, keep: options.resumable }
+          yield* this.runOnThread(
+            prepared,
+            send,
+            held,
+            mapper,
+            cursor,
+            signal,
+            ended.signal,
+            started,
+          )
           break
         } catch (error) {
           // The agent or its conversation was deleted behind our back: nothing reached Letta,
@@ -301,6 +371,16 @@ export class ChatService {
       }
       if (mapper.stopReason) stopReason = mapper.stopReason
     } catch (error) {
+      if (error instanceof HandedOver) {
+        this.deps.logger.info('chat', {
+          ...log,
+          runId: mapper.runId,
+          outcome: 'handed_over',
+          durationMs: Math.round(performance.now() - started),
+        })
+        this.deps.metrics.turnEnded('handed_over', undefined, (performance.now() - started) / 1000)
+        return
+      }
       if (signal.aborted) {
         outcome = clientOutcome(signal)
         stopReason = 'cancelled'
@@ -327,15 +407,16 @@ export class ChatService {
             cause: configurationCause(error),
           })
         }
-        yield [{ event: 'error', data: body }]
+        yield cursor.number([{ event: 'error', data: body }])
       }
     } finally {
       clearTimeout(turnTimer)
       this.stopping.signal.removeEventListener('abort', onStopping)
     }
     if (signal.aborted && outcome === 'ok') {
+      // A kept run may have gone on to its end without the client: its stop reason stands.
       outcome = clientOutcome(signal)
-      stopReason = 'cancelled'
+      if (!mapper.stopReason) stopReason = 'cancelled'
     }
     log.runId = mapper.runId
     if (mapper.unknownTypes.length > 0) log.ignoredFrames = mapper.unknownTypes.join(',')
@@ -347,7 +428,7 @@ export class ChatService {
       durationMs: Math.round(durationMs),
     })
     this.deps.metrics.turnEnded(outcome, log.error as string | undefined, durationMs / 1000)
-    yield [{ event: 'done', data: { stopReason } }]
+    yield cursor.number([{ event: 'done', data: { stopReason } }])
   }
 
   /** Why the bridge ended a turn itself: shutdown, or the turn ran past MAX_TURN_MS. */
@@ -445,64 +526,191 @@ export class ChatService {
     return lease
   }
 
-  private release(lease: Lease): void {
+  private release(lease: Lease | undefined): void {
+    if (!lease) return
     this.held.delete(lease)
     void lease.release()
   }
 
-  /** Streams one run on the prepared thread; `held` (the thread's lease) is released here. */
-  private async *runOnThread(
-    prepared: PreparedTurn,
-    input: LettaInput[],
-    held: Lease,
+  /**
+   * Picks up the answer of a run Letta keeps, after the event at `point`: the thread is the run's,
+   * recorded when the answer ends as the chat shows it then. Any replica can do this; the one
+   * that started the run may still read it too (its client left), so the thread's lease is
+   * taken only if free.
+   */
+  private async *resume(
+    request: ChatRequest,
+    template: string,
+    point: RunPoint,
     mapper: FrameMapper,
+    cursor: RunCursor,
+    log: Record<string, string | number | undefined>,
     signal: AbortSignal,
     deadline: AbortSignal,
-    started: number,
   ): AsyncGenerator<BridgeEvent[]> {
-    let tokenSeen = false
+    const waits = AbortSignal.any([signal, deadline])
+    const agentId = await abortable(this.deps.agents.resolve(request.user, template), waits)
+    log.agentId = agentId
+    const run = await abortable(
+      this.deps.letta.runs.retrieve(point.runId, { maxRetries: 0 }),
+      waits,
+    ).catch((error: unknown) => {
+      if (isNotFound(error)) throw new TurnFailure(errorBody('resume_failed'))
+      throw error
+    })
+    // Only the person's own agent's runs: an id from elsewhere names nothing to them.
+    if (run.agent_id !== agentId) throw new TurnFailure(errorBody('resume_failed'))
+    const chat = request.chatId
+      ? { userId: request.user.id, template, chatId: request.chatId }
+      : undefined
+    const conversationId = run.conversation_id ?? undefined
+    const prepared = request.approvals
+      ? await this.deps.threads.prepareApproval(chat, agentId)
+      : await this.deps.threads.prepareResume(
+          chat,
+          conversationId ? { agentId, conversationId } : { agentId },
+          request.message,
+          request.history,
+          request.attachments,
+        )
+    if (!prepared) throw new TurnFailure(errorBody('resume_failed'))
+    log.conversationId = conversationId
+    log.thread = 'resume'
+    const key =
+      chat && conversationId
+        ? leaseKey('chat', template, chat.userId, chat.chatId)
+        : leaseKey('agent', agentId)
+    const held = await this.deps.leases.take(key)
+    if (held) this.held.add(held)
+    cursor.runId = point.runId
+    mapper.runId = point.runId
+    yield* this.runOnThread(prepared, { keep: true }, held, mapper, cursor, signal, deadline)
+  }
+
+  /**
+   * The stop button for an answer whose stream may be closed already (a run Letta keeps goes on
+   * without its client for a while): cancels the run the event id names, if it is the person's.
+   */
+  async stop(request: StopRequest): Promise<void> {
+    const point = runPointOf(request.eventId)
+    // A run Letta does not keep was cancelled when its stream closed.
+    if (!point) return
+    const template = request.template ?? this.deps.templates.defaultTemplate
+    const agentId = await this.deps.agents.resolve(request.user, template)
+    const run = await this.deps.letta.runs.retrieve(point.runId, { maxRetries: 0 }).catch(() => {
+      return undefined
+    })
+    if (!run || run.agent_id !== agentId) return
+    const outcome = await this.canceller.cancel({
+      agentId,
+      conversationId: run.conversation_id ?? undefined,
+      runId: point.runId,
+      sentAt: new Date(run.created_at ?? Date.now()),
+    })
+    this.deps.metrics.cancelled(outcome)
+    this.deps.logger.info('stopped', { userId: request.user.id, runId: point.runId, outcome })
+  }
+
+  /**
+   * Streams one run on the prepared thread: sends `input` (asking Letta to keep the run if
+   * `keep`), or (without it) reads the run the cursor names from its start. `held` (the thread's
+   * lease) is released here.
+   */
+  private async *runOnThread(
+    prepared: PreparedTurn,
+    { input, keep }: { input?: LettaInput[]; keep: boolean },
+    held: Lease | undefined,
+    mapper: FrameMapper,
+    cursor: RunCursor,
+    signal: AbortSignal,
+    deadline: AbortSignal,
+    started?: number,
+  ): AsyncGenerator<BridgeEvent[]> {
+    let tokenSeen = started === undefined
     const { agentId, conversationId } = prepared.target
     const upstream = new AbortController()
     let cutoff: Cutoff | undefined
-    const cut = (why?: Cutoff) => {
+    const cut = (why: Cutoff) => {
       cutoff ??= why
       upstream.abort()
     }
-    const onClientGone = () => cut()
-    const onOverdue = () => cut('overdue')
+    // Which reader of the run this turn is; a later count means a client came back for it.
+    let joined: Promise<number | undefined> | undefined
+    const join = (runId: string) => {
+      joined = this.deps.readers.join(runId).catch(() => undefined)
+    }
+    if (cursor.runId) join(cursor.runId)
+    let abandon: Timer | undefined
+    const onClientGone = () => {
+      const { runId } = cursor
+      // A run Letta does not keep dies with its stream: stop it now.
+      if (!runId) return cut('client')
+      // A kept one goes on unread: the client may come back for the answer, here or on
+      // another replica. If nobody has within the window, nobody will.
+      abandon = setTimeout(async () => {
+        const mine = await joined
+        const now = await this.deps.readers.count(runId).catch(() => undefined)
+        if (mine === undefined || now === undefined || now <= mine) cut('abandoned')
+      }, this.deps.resumeWindowMs)
+    }
+    const onEnded = () => cut('overdue')
+    const onHandover = () => {
+      if (cursor.runId) cut('handover')
+    }
     signal.addEventListener('abort', onClientGone, { once: true })
-    deadline.addEventListener('abort', onOverdue, { once: true })
+    deadline.addEventListener('abort', onEnded, { once: true })
+    this.handover.signal.addEventListener('abort', onHandover, { once: true })
     const watchdog = new IdleWatchdog(this.deps.idleTimeoutMs, () => cut('stalled'))
-    const failure = (): TurnFailure | undefined =>
+    const failure = (): Error | undefined =>
       cutoff === 'stalled'
         ? new TurnFailure(errorBody('stream_stalled'))
         : cutoff === 'overdue'
           ? new TurnFailure(this.endedBody(deadline))
-          : undefined
+          : cutoff === 'handover'
+            ? new HandedOver()
+            : undefined
     let sentAt: Date | undefined
     let finished = false
     try {
       if (deadline.aborted) throw new TurnFailure(this.endedBody(deadline))
+      if (this.handover.signal.aborted && cursor.runId) throw new HandedOver()
       sentAt = new Date()
       let messages = input
+      let reconnects = 0
       for (let attempt = 1; ; attempt++) {
         let shown = false
         try {
-          const response = await this.open(prepared, messages, upstream.signal)
+          const opened = messages
+            ? await this.open(prepared, messages, upstream.signal, keep)
+            : await this.openRun(cursor, upstream.signal)
+          const response = opened.response
           this.openUpstreams++
           try {
             for await (const frames of lettaFrames(response)) {
               watchdog.touch()
-              const events = frames.flatMap((frame) => mapper.map(frame))
+              let events: BridgeEvent[] = []
+              for (const frame of frames) {
+                cursor.saw(frame)
+                const mapped = mapper.map(frame)
+                // Known from Letta's first frame: the answer can be picked up from there on.
+                if (opened.background && !cursor.runId && mapper.runId) {
+                  cursor.runId = mapper.runId
+                  join(cursor.runId)
+                  // An id before the first token: a client cut off now can still resume.
+                  events.push({ event: 'keepalive', data: {}, id: `${cursor.runId}:0:0` })
+                }
+                events = events.concat(cursor.number(mapped))
+              }
               if (events.length === 0) continue
               if (!tokenSeen && events.some((event) => TOKEN_EVENTS.has(event.event))) {
                 tokenSeen = true
-                this.deps.metrics.firstTokenAfter((performance.now() - started) / 1000)
+                this.deps.metrics.firstTokenAfter((performance.now() - (started ?? 0)) / 1000)
               }
               // While the client is slow to take this batch, Letta is not read: that wait is
               // the client's, not Letta's silence.
               watchdog.hold()
-              shown = true
+              // The run's first id alone shows nothing: a refused run may still be sent again.
+              shown ||= events.some((event) => event.event !== 'keepalive')
               yield events
               watchdog.touch()
             }
@@ -511,12 +719,30 @@ export class ChatService {
           }
           break
         } catch (error) {
+          // A kept run goes on when the stream from Letta breaks: read on where it broke.
+          if (cursor.runId && !cutoff && isBreak(error) && reconnects < MAX_RECONNECTS) {
+            this.deps.logger.warn('the stream from Letta broke; reading the run again', {
+              runId: cursor.runId,
+              after: cursor.seq,
+            })
+            await Bun.sleep(RECONNECT_DELAY_MS * 2 ** reconnects)
+            reconnects++
+            messages = undefined
+            continue
+          }
           // The thread still waits for an approval (the person left the dialog unanswered, or
           // another client's run asked): Letta refuses the message, as a 409 or as an error in
           // its stream. It goes again with a refusal of that approval first, so the agent is
           // never left stuck.
           const pending = pendingApprovalOf(error)
-          if (pending === undefined || shown || attempt > 1 || messages.some(isApproval))
+          if (
+            pending === undefined ||
+            shown ||
+            attempt > 1 ||
+            !messages ||
+            !input ||
+            messages.some(isApproval)
+          )
             throw error
           this.deps.logger.info('refusing a pending approval before the new message', {
             agentId,
@@ -525,20 +751,22 @@ export class ChatService {
           const denial = await denialOfPending(this.deps.letta, prepared.target, pending)
           if (!denial) throw error
           mapper.restart()
+          cursor.restart()
           messages = [denial, ...input]
           this.deps.metrics.approvalDecided('left_open')
         }
       }
       const cutShort = failure()
       if (cutShort) throw cutShort
+      if (cutoff) return
       // Letta always sends a stop_reason before a normal end: without it the stream was cut.
-      if (!signal.aborted && mapper.stopReason === undefined) {
+      if (mapper.stopReason === undefined) {
         throw new TurnFailure(errorBody('stream_interrupted'))
       }
-      finished = !signal.aborted
+      finished = true
       await prepared.commit({
-        completed: finished && mapper.stopReason !== undefined && COMPLETED.has(mapper.stopReason),
-        awaiting: finished && mapper.stopReason === 'requires_approval',
+        completed: COMPLETED.has(mapper.stopReason),
+        awaiting: mapper.stopReason === 'requires_approval',
         answer: mapper.answerText,
         messageId: mapper.answerMessageId,
         wroteMemory: [...mapper.toolNames].some((name) => MEMORY_TOOLS.has(name)),
@@ -547,11 +775,14 @@ export class ChatService {
       throw failure() ?? error
     } finally {
       watchdog.stop()
+      clearTimeout(abandon)
       signal.removeEventListener('abort', onClientGone)
-      deadline.removeEventListener('abort', onOverdue)
+      deadline.removeEventListener('abort', onEnded)
+      this.handover.signal.removeEventListener('abort', onHandover)
       // Closing the connection does not stop a Letta run: cancel it explicitly, and keep the
-      // agent busy until that is done, so the next message cannot be taken for this run.
-      if (sentAt && !finished && (signal.aborted || cutoff)) {
+      // agent busy until that is done, so the next message cannot be taken for this run. A run
+      // handed over at shutdown goes on for the client that resumes it.
+      if (sentAt && !finished && cutoff && cutoff !== 'handover') {
         void this.canceller
           .cancel({ agentId, conversationId, runId: mapper.runId, sentAt })
           .then((outcome) => this.deps.metrics.cancelled(outcome))
@@ -562,19 +793,82 @@ export class ChatService {
     }
   }
 
-  /** Opens the Letta stream of one run on the prepared thread. */
-  private open(
+  /**
+   * Opens the Letta stream of one run on the prepared thread, kept by Letta for resuming where
+   * it can (background mode: Letta with Redis). A Letta that cannot is asked once; it answers
+   * 503 before the run starts, and every later send is an ordinary one.
+   */
+  private async open(
     prepared: PreparedTurn,
     messages: LettaInput[],
     signal: AbortSignal,
+    keep: boolean,
+  ): Promise<{ response: Response; background: boolean }> {
+    if (keep && this.background !== false) {
+      try {
+        const response = await this.send(prepared, messages, signal, true)
+        this.background = true
+        return { response, background: true }
+      } catch (error) {
+        if (!needsRedis(error)) throw error
+        if (this.background === undefined) {
+          this.deps.logger.warn(
+            'Letta has no Redis: an answer whose connection breaks cannot be resumed (set RESUMABLE_STREAMS=off to stop asking)',
+          )
+        }
+        this.background = false
+      }
+    }
+    return { response: await this.send(prepared, messages, signal, false), background: false }
+  }
+
+  private send(
+    prepared: PreparedTurn,
+    messages: LettaInput[],
+    signal: AbortSignal,
+    background: boolean,
   ): Promise<Response> {
     const { agentId, conversationId } = prepared.target
-    const send = { messages, streaming: true, stream_tokens: true, include_pings: true } as const
+    const send = {
+      messages,
+      streaming: true,
+      stream_tokens: true,
+      include_pings: true,
+      ...(background ? { background: true } : {}),
+    } as const
     const options = { signal, maxRetries: 0 }
     return (
       conversationId
         ? this.deps.letta.conversations.messages.create(conversationId, send, options)
         : this.deps.letta.agents.messages.create(agentId, send, options)
     ).asResponse()
+  }
+
+  /**
+   * The kept run the cursor names, from Letta's copy of its stream: from its start for a client
+   * that resumes (the events before its last one are rebuilt, then skipped), after the last
+   * frame read when the bridge's own stream from Letta broke.
+   */
+  private async openRun(
+    cursor: RunCursor,
+    signal: AbortSignal,
+  ): Promise<{ response: Response; background: boolean }> {
+    const runId = cursor.runId as string
+    try {
+      const response = await this.deps.letta.runs.messages
+        .stream(
+          runId,
+          { starting_after: cursor.seq, include_pings: true },
+          { signal, maxRetries: 0 },
+        )
+        .asResponse()
+      return { response, background: true }
+    } catch (error) {
+      // Gone (older than Letta keeps runs), never kept, or Letta lost its Redis.
+      if (error instanceof APIError && error.status !== undefined && error.status < 500)
+        throw new TurnFailure(errorBody('resume_failed'))
+      if (needsRedis(error)) throw new TurnFailure(errorBody('resume_failed'))
+      throw error
+    }
   }
 }

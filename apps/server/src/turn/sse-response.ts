@@ -16,7 +16,8 @@ export const SSE_HEADERS = {
 }
 
 /**
- * Streams bridge events to the client as they come, numbered from 0, with a keepalive event
+ * Streams bridge events to the client as they come, each with its id (events of a run Letta
+ * keeps bring theirs; others are numbered from 0), with a keepalive event (no id)
  * whenever nothing was sent for `keepaliveMs`. Each batch (the events of one upstream read) goes
  * out in one write. When the client reads slower than Letta writes, the next batch is taken only
  * once the client's connection has taken the bounded body's queue, so Letta's stream waits too.
@@ -38,7 +39,7 @@ export function sseResponse(
   })
   const send = (batch: BridgeEvent[]) => {
     let text = ''
-    for (const event of batch) text += encodeEvent(seq++, event)
+    for (const event of batch) text += encodeEvent(event.id ?? seq++, event)
     body.write(encoder.encode(text))
     keepalive.touch()
   }
@@ -46,7 +47,10 @@ export function sseResponse(
   const keepalive = new IdleWatchdog(
     options.keepaliveMs,
     () => {
-      if (body.isDrained) send([{ event: 'keepalive', data: {} }])
+      if (body.isDrained) {
+        body.write(encoder.encode(encodeEvent(undefined, { event: 'keepalive', data: {} })))
+        keepalive.touch()
+      }
     },
     { repeat: true },
   )
