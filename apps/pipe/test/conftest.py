@@ -62,23 +62,57 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack():
+    process, info = _start("stack.ts")
+    yield Stack(info)
+    _stop(process)
+
+
+def _start(script: str) -> tuple[subprocess.Popen, dict]:
+    """Starts a TypeScript stack script; its first stdout line describes what it started."""
     process = subprocess.Popen(
-        ["bun", str(HERE / "stack.ts")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=HERE,
-        env=os.environ.copy(),
+        ["bun", str(HERE / script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=HERE, env=os.environ.copy()
     )
     line = process.stdout.readline()
     if not line:
         process.kill()
-        raise RuntimeError("test/stack.ts did not start")
-    yield Stack(json.loads(line))
+        raise RuntimeError(f"test/{script} did not start")
+    return process, json.loads(line)
+
+
+def _stop(process: subprocess.Popen) -> None:
     process.stdin.close()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+class ReplicaStack(Stack):
+    """Two bridge processes on one Redis behind a round-robin proxy (test/replica_stack.ts)."""
+
+    def __init__(self, info: dict) -> None:
+        self.proxy_url = info["proxyUrl"]
+        self.sim_url = info["simUrl"]
+        self.api_key = info["apiKey"]
+        self.replicas = info["replicas"]
+        self.slow_answer = info["slowAnswer"]
+
+    @property
+    def valves(self) -> dict:
+        return {"SERVER_URL": self.proxy_url, "API_KEY": self.api_key}
+
+    def streaming_replica(self) -> dict | None:
+        """The replica an answer is streaming from now, as the proxy sees it."""
+        with urllib.request.urlopen(self.proxy_url + "/_proxy/open", timeout=10) as response:
+            open_streams = json.loads(response.read())
+        return next((r for r in self.replicas if open_streams.get(r["url"], 0) > 0), None)
+
+
+@pytest.fixture(scope="session")
+def replica_stack():
+    process, info = _start("replica_stack.ts")
+    yield ReplicaStack(info)
+    _stop(process)
 
 
 @pytest.fixture
