@@ -20,14 +20,14 @@ const replicas = await Promise.all(
 )
 const proxy = startRoundRobinProxy(replicas.map((replica) => replica.url))
 
-console.log(
-  JSON.stringify({
+process.stdout.write(
+  `${JSON.stringify({
     proxyUrl: proxy.url,
     simUrl: sim.url,
     apiKey: BRIDGE_KEY,
     replicas: replicas.map((replica) => ({ url: replica.url, pid: replica.process.pid })),
     slowAnswer: tokenStream({ tokens: 80, tokensPerSecond: 20 }),
-  }),
+  })}\n`,
 )
 
 for await (const _ of Bun.stdin.stream()) {
