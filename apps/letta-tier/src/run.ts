@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startFakeLlm } from '@letta-openwebui/fake-llm'
+import { startRedis } from '@letta-openwebui/local-redis'
 import type { Letta } from './kit.ts'
 import {
   ensureKit,
@@ -52,20 +53,39 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-function startBridge(port: number, lettaUrl: string): Child {
-  return spawnLogged('bridge', ['bun', '--smol', join(REPO_ROOT, 'apps/server/src/index.ts')], {
+/** A bridge the tests may restart or kill; `name` tells its log and data apart. */
+type Bridge = { url: string; port: number; lettaUrl: string; name: string; child: Child }
+
+function startBridge(bridge: Omit<Bridge, 'child'>): Child {
+  const command = ['bun', '--smol', join(REPO_ROOT, 'apps/server/src/index.ts')]
+  return spawnLogged(bridge.name, command, {
     env: {
       ...process.env,
-      PORT: String(port),
+      PORT: String(bridge.port),
       HOST: '127.0.0.1',
-      LETTA_BASE_URL: lettaUrl,
+      LETTA_BASE_URL: bridge.lettaUrl,
       BRIDGE_API_KEY: API_KEY,
       TEMPLATES_FILE,
-      DATA_DIR: dataDir,
+      DATA_DIR: join(dataDir, bridge.name),
       LOG_LEVEL: 'info',
     },
-    logFile: join(logDir, 'bridge.log'),
+    logFile: join(logDir, `${bridge.name}.log`),
   })
+}
+
+async function launchBridge(name: string, lettaUrl: string): Promise<Bridge> {
+  const port = freePort()
+  const bridge = { url: `http://127.0.0.1:${port}`, port, lettaUrl, name }
+  const child = startBridge(bridge)
+  await waitForHttp(`${bridge.url}/health`, child, BRIDGE_START_TIMEOUT_MS)
+  return { ...bridge, child }
+}
+
+/** The bridge started again on its port, after it stopped (`stop`) or crashed (`kill`). */
+async function relaunch(bridge: Bridge, how: 'stop' | 'kill'): Promise<void> {
+  await bridge.child[how]()
+  bridge.child = startBridge(bridge)
+  await waitForHttp(`${bridge.url}/health`, bridge.child, BRIDGE_START_TIMEOUT_MS)
 }
 
 async function runPytest(file: string, env: Record<string, string>) {
@@ -117,11 +137,30 @@ try {
   const lettaUrl = external ?? letta?.url ?? ''
   const lettaStartMs = Date.now() - lettaStarted
 
-  const bridgePort = freePort()
-  let bridge = startBridge(bridgePort, lettaUrl)
-  cleanup.push(() => bridge.stop())
-  const bridgeUrl = `http://127.0.0.1:${bridgePort}`
-  await waitForHttp(`${bridgeUrl}/health`, bridge, BRIDGE_START_TIMEOUT_MS)
+  const bridge = await launchBridge('bridge', lettaUrl)
+  cleanup.push(() => bridge.child.stop())
+  const bridgeUrl = bridge.url
+  const only = process.env.LETTA_TIER_ONLY?.split(',').filter(Boolean)
+  const wanted = (file: string) => !only || only.includes(file)
+
+  // For test_resume.py: a second Letta, with Redis (it keeps runs: background mode), and its
+  // own bridge. Only a Letta the tier starts can be given one.
+  let resumeBridge: Bridge | undefined
+  if (wanted('test_resume.py') && !external) {
+    const redis = await startRedis(join(logDir, 'redis.log'))
+    cleanup.push(() => redis.stop())
+    const instance = makeInstance()
+    cleanup.push(() => rmSync(instance, { recursive: true, force: true }))
+    const kept = await startLetta({
+      instance,
+      openaiBaseUrl: fake.baseUrl,
+      redisPort: redis.port,
+      logFile: join(logDir, 'letta-redis.log'),
+    })
+    cleanup.push(() => kept.child.stop())
+    resumeBridge = await launchBridge('bridge-redis', kept.url)
+    cleanup.push(() => resumeBridge?.child.stop())
+  }
 
   // What the Python tests may ask of this process: restart the bridge, crash Letta.
   const control = Bun.serve({
@@ -129,11 +168,12 @@ try {
     port: 0,
     async fetch(request) {
       const path = new URL(request.url).pathname
-      if (request.method === 'POST' && path === '/restart-bridge') {
-        await bridge.stop()
-        bridge = startBridge(bridgePort, lettaUrl)
-        await waitForHttp(`${bridgeUrl}/health`, bridge, BRIDGE_START_TIMEOUT_MS)
-        return Response.json({ url: bridgeUrl })
+      // ?bridge=redis: the bridge of the Letta with Redis; ?how=kill: SIGKILL, not SIGTERM.
+      const query = new URL(request.url).searchParams
+      const target = query.get('bridge') === 'redis' ? resumeBridge : bridge
+      if (request.method === 'POST' && path === '/restart-bridge' && target) {
+        await relaunch(target, query.get('how') === 'kill' ? 'kill' : 'stop')
+        return Response.json({ url: target.url })
       }
       if (request.method === 'POST' && path === '/kill-letta') {
         if (!letta) return Response.json({ detail: 'Letta is not ours to kill' }, 409)
@@ -153,6 +193,8 @@ try {
     LETTA_TIER_CONTROL_URL: `http://127.0.0.1:${control.port}`,
     LETTA_TIER_CAN_KILL: letta ? '1' : '',
     LETTA_TIER_REPO: REPO_ROOT,
+    LETTA_TIER_REDIS_BRIDGE_URL: resumeBridge?.url ?? '',
+    LETTA_TIER_REDIS_LETTA_URL: resumeBridge?.lettaUrl ?? '',
   }
   console.info(
     `letta tier: Letta ${external ? `(yours) ${lettaUrl}` : `0.16.8 from ${INSTALL_DIR}`}; setup ${(setupMs / 1000).toFixed(0)} s, Letta start ${(lettaStartMs / 1000).toFixed(0)} s; logs in ${logDir}`,
@@ -161,7 +203,6 @@ try {
   // "database is locked" (seen: an agent creation waiting 30 s behind the silent model's run).
   // Restarting the bridge and crashing Letta come last.
   // LETTA_TIER_ONLY=test_approvals.py,… runs just those files (while working on them).
-  const only = process.env.LETTA_TIER_ONLY?.split(',').filter(Boolean)
   const codes: number[] = []
   for (const file of [
     'test_turns.py',
@@ -170,9 +211,10 @@ try {
     'test_approvals.py',
     'test_attachments.py',
     'test_silent_model.py',
+    'test_resume.py',
     'test_disruptions.py',
   ]) {
-    if (!only || only.includes(file)) codes.push(await runPytest(file, env))
+    if (wanted(file)) codes.push(await runPytest(file, env))
   }
   status = codes.every((code) => code === 0) ? 0 : 1
   console.info(`letta tier: finished in ${((Date.now() - runStarted) / 1000).toFixed(0)} s`)

@@ -48,6 +48,9 @@ class Tier:
         self.fake_url = os.environ["LETTA_TIER_FAKE_URL"]
         self.control_url = os.environ["LETTA_TIER_CONTROL_URL"]
         self.can_kill = os.environ.get("LETTA_TIER_CAN_KILL") == "1"
+        # The bridge of a second Letta, one with Redis (it keeps runs); empty when there is none.
+        self.redis_bridge_url = os.environ.get("LETTA_TIER_REDIS_BRIDGE_URL", "")
+        self.redis_letta_url = os.environ.get("LETTA_TIER_REDIS_LETTA_URL", "")
 
     @property
     def valves(self) -> dict:
@@ -64,8 +67,8 @@ class Tier:
     def model_calls(self, match: str) -> list:
         return http("GET", self.fake_url + "/_fake/calls?" + urllib.parse.urlencode({"match": match}))
 
-    def letta(self, path: str, **query) -> object:
-        url = self.letta_url + path
+    def letta(self, path: str, base: str = "", **query) -> object:
+        url = (base or self.letta_url) + path
         if query:
             url += "?" + urllib.parse.urlencode(query, doseq=True)
         return http("GET", url)
@@ -78,8 +81,10 @@ class Tier:
     def runs_of(self, agent_id: str) -> list:
         return self.letta("/v1/runs/", agent_id=agent_id, limit=50)
 
-    def restart_bridge(self) -> None:
-        http("POST", self.control_url + "/restart-bridge", {}, timeout=60)
+    def restart_bridge(self, bridge: str = "", how: str = "stop") -> None:
+        """Stops (SIGTERM, or SIGKILL with how="kill") a bridge and starts it again on its port."""
+        query = urllib.parse.urlencode({"bridge": bridge, "how": how})
+        http("POST", self.control_url + "/restart-bridge?" + query, {}, timeout=60)
 
     def kill_letta(self) -> None:
         http("POST", self.control_url + "/kill-letta", {}, timeout=30)
