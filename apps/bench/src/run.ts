@@ -6,6 +6,7 @@ import type { StreamRecord } from './clients.ts'
 import { createSimAgent, enqueue, openUnread, pool, readBridge, readDirect } from './clients.ts'
 import { FIREHOSE_MESSAGE } from './firehose.ts'
 import { measurePipeCost } from './pipe-cost.ts'
+import { resumeCostCase } from './resume-cost.ts'
 import { cpuMs, cpuPercent, openFileHardLimit, rssBytes } from './proc.ts'
 import type { Child } from './processes.ts'
 import { startBridgeProcess, startFloorProxy, startSimProcess } from './processes.ts'
@@ -302,10 +303,10 @@ async function holdUnreadStreams(
 const ms = (value: number) => `${round(value, 2)} ms`
 
 /**
- * `bun run bench [latency] [ttft] [throughput] [idle] [pipe] [unread] [redis]`: some cases only;
+ * `bun run bench [latency] [ttft] [throughput] [idle] [pipe] [unread] [redis] [resume]`: some cases only;
  * default all.
  */
-const CASES = ['latency', 'ttft', 'throughput', 'idle', 'pipe', 'unread', 'redis'] as const
+const CASES = ['latency', 'ttft', 'throughput', 'idle', 'pipe', 'unread', 'redis', 'resume'] as const
 const asked = process.argv.slice(2)
 const unknown = asked.filter((name) => !(CASES as readonly string[]).includes(name))
 if (unknown.length > 0) throw new Error(`unknown bench case ${unknown}; choose from ${CASES}`)
@@ -512,6 +513,29 @@ async function redisRows() {
   })
 }
 
+/** Case 8: what picking up an answer costs (Last-Event-ID after a cut connection). */
+async function resumeRows(sim: Child, bridge: Child) {
+  log('resuming an answer after a cut connection…')
+  const cost = await resumeCostCase(sim, { url: bridge.url, key: BRIDGE_KEY })
+  results.resume = cost
+  addRow({
+    case: `8. resume after ${cost.replayedBeforeCursor.toLocaleString('en')} events: first new event (p50; baseline: a new message's first event)`,
+    direct: ms(cost.newMessageFirstEvent.p50),
+    bridge: ms(cost.firstNewEvent.p50),
+    added: ms(cost.firstNewEvent.p50 - cost.newMessageFirstEvent.p50),
+    target: '—',
+    met: null,
+  })
+  addRow({
+    case: `8. resume: the remaining ${cost.resumedEvents.toLocaleString('en')} events to done (p50)`,
+    direct: '—',
+    bridge: ms(cost.toDone.p50),
+    added: '—',
+    target: '—',
+    met: null,
+  })
+}
+
 async function main() {
   const started = wallClock()
   await withStack({}, async (sim, bridge) => {
@@ -527,6 +551,7 @@ async function main() {
 
   if (wanted('unread')) await withStack({}, unreadRows)
   if (wanted('redis')) await redisRows()
+  if (wanted('resume')) await withStack({}, resumeRows)
   const table = [
     '| case | direct (baseline) | through the bridge | added | target | met |',
     '| --- | --- | --- | --- | --- | --- |',
