@@ -6,10 +6,10 @@ import type { StreamRecord } from './clients.ts'
 import { createSimAgent, enqueue, openUnread, pool, readBridge, readDirect } from './clients.ts'
 import { FIREHOSE_MESSAGE } from './firehose.ts'
 import { measurePipeCost } from './pipe-cost.ts'
-import { resumeCostCase } from './resume-cost.ts'
 import { cpuMs, cpuPercent, openFileHardLimit, rssBytes } from './proc.ts'
 import type { Child } from './processes.ts'
 import { startBridgeProcess, startFloorProxy, startSimProcess } from './processes.ts'
+import { resumeCostCase } from './resume-cost.ts'
 import { distribution, round, wallClock } from './stats.ts'
 
 const BRIDGE_KEY = 'bench-bridge-key-0123456789abcdef'
@@ -306,7 +306,16 @@ const ms = (value: number) => `${round(value, 2)} ms`
  * `bun run bench [latency] [ttft] [throughput] [idle] [pipe] [unread] [redis] [resume]`: some cases only;
  * default all.
  */
-const CASES = ['latency', 'ttft', 'throughput', 'idle', 'pipe', 'unread', 'redis', 'resume'] as const
+const CASES = [
+  'latency',
+  'ttft',
+  'throughput',
+  'idle',
+  'pipe',
+  'unread',
+  'redis',
+  'resume',
+] as const
 const asked = process.argv.slice(2)
 const unknown = asked.filter((name) => !(CASES as readonly string[]).includes(name))
 if (unknown.length > 0) throw new Error(`unknown bench case ${unknown}; choose from ${CASES}`)
