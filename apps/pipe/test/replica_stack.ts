@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startLettaSim, tokenStream } from '@letta-openwebui/letta-sim'
-import { startRedis } from '@letta-openwebui/local-redis'
-import { startRoundRobinProxy } from '../../server/test/round-robin-proxy.ts'
-import { BRIDGE_KEY, startBridgeProcess } from '../../server/test/utils.ts'
+import { tokenStream } from '@letta-openwebui/letta-sim'
+import { startReplicaSet } from '../../server/test/replica-set.ts'
+import { BRIDGE_KEY } from '../../server/test/utils.ts'
 
 /**
  * Two bridge processes on one Redis, in front of a Letta that keeps runs (with Redis), behind a
@@ -13,19 +12,14 @@ import { BRIDGE_KEY, startBridgeProcess } from '../../server/test/utils.ts'
  * steps) and stops everything when stdin closes.
  */
 const dataDir = mkdtempSync(join(tmpdir(), 'pipe-replicas-'))
-const redis = await startRedis()
-const sim = await startLettaSim({ pingIntervalMs: 20_000 })
-const replicas = await Promise.all(
-  [1, 2].map(() => startBridgeProcess({ LETTA_BASE_URL: sim.url, REDIS_URL: redis.url }, dataDir)),
-)
-const proxy = startRoundRobinProxy(replicas.map((replica) => replica.url))
+const set = await startReplicaSet(dataDir)
 
 process.stdout.write(
   `${JSON.stringify({
-    proxyUrl: proxy.url,
-    simUrl: sim.url,
+    proxyUrl: set.proxy.url,
+    simUrl: set.sim.url,
     apiKey: BRIDGE_KEY,
-    replicas: replicas.map((replica) => ({ url: replica.url, pid: replica.process.pid })),
+    replicas: set.replicas.map((replica) => ({ url: replica.url, pid: replica.process.pid })),
     slowAnswer: tokenStream({ tokens: 80, tokensPerSecond: 20 }),
   })}\n`,
 )
@@ -33,9 +27,5 @@ process.stdout.write(
 for await (const _ of Bun.stdin.stream()) {
   // Runs until the test closes stdin.
 }
-proxy.stop()
-for (const replica of replicas) replica.process.kill()
-await Promise.all(replicas.map((replica) => replica.process.exited))
-await sim.stop()
-await redis.stop()
+await set.stop()
 rmSync(dataDir, { recursive: true, force: true })

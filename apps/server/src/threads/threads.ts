@@ -76,6 +76,17 @@ const toInput = (message: HistoryMessage): MessageCreate[] =>
 
 const seenOf = (message: HistoryMessage): SeenMessage => ({ role: message.role, fp: message.fp })
 
+/** What a finished turn adds to the thread: the person's message and the answer. */
+const turnSeen = (message: string, outcome: TurnOutcome): SeenMessage[] => [
+  { role: 'user', fp: fingerprint(message) },
+  {
+    role: 'assistant',
+    fp: fingerprint(outcome.answer),
+    ...(outcome.messageId ? { messageId: outcome.messageId } : {}),
+    ...(outcome.wroteMemory ? { wroteMemory: true } : {}),
+  },
+]
+
 /** Letta answers a route it does not have (a release before conversations) with FastAPI's 404. */
 function isMissingRoute(error: unknown): boolean {
   if (!(error instanceof APIError) || (error.status !== 404 && error.status !== 405)) return false
@@ -239,16 +250,7 @@ export class ThreadDirectory {
           // next message carries what the person saw instead.
           return
         }
-        const seen: SeenMessage[] = [
-          ...delivered,
-          { role: 'user', fp: fingerprint(message) },
-          {
-            role: 'assistant',
-            fp: fingerprint(outcome.answer),
-            ...(outcome.messageId ? { messageId: outcome.messageId } : {}),
-            ...(outcome.wroteMemory ? { wroteMemory: true } : {}),
-          },
-        ]
+        const seen = [...delivered, ...turnSeen(message, outcome)]
         await this.record(chat, {
           agentId,
           conversationId,
@@ -296,16 +298,10 @@ export class ThreadDirectory {
           before[shared]?.fp === visible[shared]?.fp
         )
           shared++
-        const seen: SeenMessage[] = [
+        const seen = [
           ...before.slice(0, shared),
           ...visible.slice(shared).map(seenOf),
-          { role: 'user', fp: fingerprint(message) },
-          {
-            role: 'assistant',
-            fp: fingerprint(outcome.answer),
-            ...(outcome.messageId ? { messageId: outcome.messageId } : {}),
-            ...(outcome.wroteMemory ? { wroteMemory: true } : {}),
-          },
+          ...turnSeen(message, outcome),
         ]
         const given = record?.files ?? []
         const fresh = attachments.map((file) => file.id).filter((id) => !given.includes(id))
