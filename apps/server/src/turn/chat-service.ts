@@ -698,6 +698,8 @@ export class ChatService {
                   join(cursor.runId)
                   // An id before the first token: a client cut off now can still resume.
                   events.push({ event: 'keepalive', data: {}, id: `${cursor.runId}:0:0` })
+                  // Sent while the bridge began shutting down: handed over as soon as it can be.
+                  if (this.handover.signal.aborted) onHandover()
                 }
                 events = events.concat(cursor.number(mapped))
               }
