@@ -13,6 +13,11 @@ import { ensureKit, kitPresent, makeInstance, REPO_ROOT, startLetta } from './ki
 import { cleanUp } from './processes.ts'
 import { recordApprovals } from './record-approvals.ts'
 import { recordFolders, recordImages } from './record-attachments.ts'
+import {
+  BACKGROUND_KEEPALIVE_S,
+  recordBackground,
+  recordBackgroundWithoutRedis,
+} from './record-background.ts'
 import type { Session } from './record-session.ts'
 import { newAgent, post, send, session, whileStreaming } from './record-session.ts'
 import type { Recording } from './recording.ts'
@@ -356,6 +361,7 @@ try {
     await recordWithoutRedis(s)
     await recordImages(s, await recordApprovals(s))
     await recordFolders(s)
+    await recordBackgroundWithoutRedis(s)
     await letta.child.stop()
   }
   {
@@ -368,9 +374,12 @@ try {
       openaiBaseUrl: fake.baseUrl,
       redisPort: redis.port,
       logFile: join(logDir, 'letta-redis.log'),
+      env: { LETTA_KEEPALIVE_INTERVAL: String(BACKGROUND_KEEPALIVE_S) },
     })
     cleanup.push(() => letta.child.stop())
-    await recordWithRedis(session(letta, fake, recordings))
+    const s = session(letta, fake, recordings)
+    await recordWithRedis(s)
+    await recordBackground(s)
   }
   rmSync(OUT_DIR, { recursive: true, force: true })
   mkdirSync(OUT_DIR, { recursive: true })

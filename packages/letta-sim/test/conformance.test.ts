@@ -56,11 +56,6 @@ const KNOWN_DIFFERENCES: Record<string, string[]> = {
     '$.tools: empty in letta-sim',
   ],
   agent_list_by_tags: AGENT_DIFFERENCES('$[0]'),
-  run_after_cancel: [
-    // Letta records the run type and the request's message options.
-    '$.metadata: object in Letta, null in letta-sim',
-    '$.request_config: object in Letta, null in letta-sim',
-  ],
 }
 
 /*
