@@ -40,15 +40,34 @@ const reached = (seq: number) => (event: string) => seqOf(event) >= seq
 const lastSeq = (exchange: Exchange): number => Math.max(0, ...(exchange.sse ?? []).map(seqOf))
 const runIdOf = (exchange: Exchange): string => firstId(exchange, 'run_id', 'run')
 const resume = (runId: string, body: unknown) => post(`/v1/runs/${runId}/stream`, body)
+const getRun = (runId: string) => ({ method: 'GET', path: `/v1/runs/${runId}` })
 
 /** Waits until Letta has written a run's final status. */
 async function settled(s: Session, runId: string): Promise<void> {
   for (let tries = 0; tries < 100; tries++) {
-    const run = await s.exchange({ method: 'GET', path: `/v1/runs/${runId}` })
+    const run = await s.exchange(getRun(runId))
     if ((run.json as { status?: string }).status !== 'running') return
     await Bun.sleep(100)
   }
   throw new Error(`run ${runId} did not finish`)
+}
+
+/**
+ * An agent's runs once Letta has finished its bookkeeping: none running, and every completed
+ * one timed (Letta writes `total_duration_ns` a moment after the status).
+ */
+async function settledRuns(s: Session, agentId: string): Promise<Exchange> {
+  for (let tries = 0; tries < 100; tries++) {
+    const runs = await s.exchange({ method: 'GET', path: `/v1/runs/?agent_id=${agentId}` })
+    const list = runs.json as Array<{ status: string; total_duration_ns: number | null }>
+    const busy = list.some(
+      (run) =>
+        run.status === 'running' || (run.status === 'completed' && run.total_duration_ns === null),
+    )
+    if (!busy) return runs
+    await Bun.sleep(100)
+  }
+  throw new Error(`the runs of ${agentId} did not settle`)
 }
 
 async function newConversation(s: Session, agentId: string): Promise<string> {
@@ -96,6 +115,25 @@ async function recordFinishedRun(s: Session, messages: string) {
     await s.exchange(
       resume(runIdOf(await s.exchange(post(messages, send('Hi again')))), { starting_after: 0 }),
     ),
+  )
+}
+
+/** A failing model: a background stream ends at its error event; the run keeps the error. */
+async function recordError(s: Session, messages: string) {
+  const failing = () => `Hi ${s.script([{ error: { status: 429 } }])}`
+  const failed = s.keep(
+    'background_error_stream',
+    await s.exchange(post(messages, background(failing()))),
+    'the model answers 429 to every attempt: the error event (numbered) ends the stream, no [DONE]',
+  )
+  await settled(s, runIdOf(failed))
+  s.keep('background_run_after_error', await s.exchange(getRun(runIdOf(failed))))
+  const foreground = await s.exchange(post(messages, send(failing())))
+  await settled(s, runIdOf(foreground))
+  s.keep(
+    'run_after_error',
+    await s.exchange(getRun(runIdOf(foreground))),
+    'a foreground run the model failed, for comparison',
   )
 }
 
@@ -147,7 +185,7 @@ async function recordBusyConversation(s: Session) {
   )
   s.keep(
     'background_runs_after_retry',
-    await s.exchange({ method: 'GET', path: `/v1/runs/?agent_id=${agent.id}` }),
+    await settledRuns(s, agent.id),
     'one run: the busy send and both retries made none',
   )
 }
@@ -166,13 +204,14 @@ async function recordBusyAgent(s: Session) {
   if (retry) s.keep('background_agent_same_otid_retry', retry, 'no dedup here: a new run')
   s.keep(
     'background_agent_stream_without_pings',
-    await s.exchange(post(messages, background('Hi', { include_pings: false }))),
+    await s.exchange(
+      post(messages, background(`Hi ${s.script([{ content: 'Hi!' }])}`, { include_pings: false })),
+    ),
     'without include_pings there is no opening ping: the first message is seq_id 1',
   )
-  await settled(s, runIdOf(live.stream))
   s.keep(
     'background_agent_runs',
-    await s.exchange({ method: 'GET', path: `/v1/runs/?agent_id=${agent.id}` }),
+    await settledRuns(s, agent.id),
     'four runs: the first, the second send, the retry, the send without pings',
   )
 }
@@ -215,6 +254,7 @@ export async function recordBackground(s: Session): Promise<void> {
   const messages = `/v1/conversations/${await newConversation(s, agent.id)}/messages`
   await recordFinishedRun(s, messages)
   await recordKeepalive(s, messages)
+  await recordError(s, messages)
   await recordBusyConversation(s)
   await recordBusyAgent(s)
   await recordCancel(s, agent.id)
@@ -222,7 +262,7 @@ export async function recordBackground(s: Session): Promise<void> {
     'background_resume_unknown_run',
     await s.exchange(resume(UNKNOWN_RUN, { starting_after: 0 })),
   )
-  s.keep('run_unknown', await s.exchange({ method: 'GET', path: `/v1/runs/${UNKNOWN_RUN}` }))
+  s.keep('run_unknown', await s.exchange(getRun(UNKNOWN_RUN)))
 }
 
 /** Background mode on a Letta without Redis: refused, and what that leaves behind. */

@@ -360,8 +360,9 @@ try {
     const s = session(letta, fake, recordings)
     await recordWithoutRedis(s)
     await recordImages(s, await recordApprovals(s))
-    await recordFolders(s)
     await recordBackgroundWithoutRedis(s)
+    // Last: Letta drops the connection after the missing file's 500.
+    await recordFolders(s)
     await letta.child.stop()
   }
   {

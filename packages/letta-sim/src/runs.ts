@@ -61,8 +61,10 @@ export type Run = {
   log?: RunLog
   /** Letta's `run_type`: `send_message` (agent-direct) or `send_conversation_message`. */
   runType: RunType
-  /** Why it failed before it ran (Letta keeps it in the run's `metadata.error`). */
-  refusal?: string
+  /** Refused before it ran (a background send without Redis): it has no stop reason. */
+  refused?: boolean
+  /** What Letta keeps as `metadata.error`: the stream's error event, or why it was refused. */
+  error?: unknown
   /** Its messages' otids, joined: a same-otid retry finds the run by them (Redis only). */
   requestKey?: string
   /** What the model was given (the thread's messages, the compiled memory) and what it stored. */

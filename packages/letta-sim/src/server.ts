@@ -224,7 +224,8 @@ function refuseBackground(state: SimState, target: Target): Response {
     runType: runTypeOf(target),
     background: true,
   })
-  run.refusal = BACKGROUND_NEEDS_REDIS
+  run.refused = true
+  run.error = BACKGROUND_NEEDS_REDIS
   run.open = false
   settleRun(run, 'failed')
   return backgroundNeedsRedis()
@@ -632,6 +633,9 @@ function viewRun(run: Run): LettaRun {
     failed: 'error',
     cancelled: 'cancelled',
   } as const
+  const ended = run.status === 'completed' || run.status === 'failed'
+  // Letta times runs that end on their own (or are refused); not cancelled or failed ones.
+  const timed = run.completedAt && (run.status === 'completed' || run.refused)
   return {
     id: run.id,
     status: run.status,
@@ -641,19 +645,19 @@ function viewRun(run: Run): LettaRun {
     conversation_id: run.conversationId ?? null,
     base_template_id: null,
     background: run.log !== undefined,
-    metadata: { run_type: run.runType, ...(run.refusal ? { error: run.refusal } : {}) },
+    metadata: { run_type: run.runType, ...(run.error === undefined ? {} : { error: run.error }) },
     request_config: REQUEST_CONFIG,
-    // A run that ran to its end stops for the reason its stream gave (requires_approval …); one
-    // refused before it ran has none.
-    stop_reason: run.refusal
-      ? null
-      : (run.status === 'completed' && run.stopReason) || stopReasons[run.status],
+    // A run that ended stops for the reason its stream gave (requires_approval, llm_api_error …);
+    // one refused before it ran has none.
+    stop_reason: run.refused ? null : (ended && run.stopReason) || stopReasons[run.status],
     callback_url: null,
     callback_sent_at: null,
     callback_status_code: null,
     callback_error: null,
     ttft_ns: null,
-    total_duration_ns: null,
+    total_duration_ns: timed
+      ? (Date.parse(run.completedAt ?? '') - Date.parse(run.createdAt)) * 1_000_000
+      : null,
   }
 }
 

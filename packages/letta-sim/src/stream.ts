@@ -73,7 +73,9 @@ abstract class Player {
     } else if ('raw' in step) this.write(step.raw)
     else if ('error' in step) {
       this.sawError = true
-      this.write(sseError(errorFrame(step.error, this.run.id)))
+      const error = errorFrame(step.error, this.run.id)
+      this.run.error = error
+      this.write(sseError(error))
     } else if ('done' in step) this.write(DONE)
     else if ('sleep' in step) await playback.pause(step.sleep)
     else if ('stall' in step) await playback.pause(Number.POSITIVE_INFINITY)
