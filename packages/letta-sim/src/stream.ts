@@ -240,9 +240,12 @@ class BackgroundRun extends Player {
     }
     for (const step of steps) {
       if (playback.interruption || this.ended) break
-      // The first reader's connection breaks; the run does not notice.
-      if ('drop' in step) this.reader.cut()
-      else await this.perform(step)
+      if ('drop' in step) {
+        // The first reader's connection breaks once what it was sent is on its way; the run
+        // does not notice.
+        await playback.pause(DROP_SETTLE_MS)
+        this.reader.cut()
+      } else await this.perform(step)
     }
     this.finish()
   }

@@ -24,7 +24,7 @@ import {
 
 const REAL_DIR = join(import.meta.dir, '../fixtures/real')
 /** The keepalive of pingSim: the recordings' 2 s, shortened. */
-const PING_MS = 200
+const PING_MS = 100
 
 type Exchange = {
   request?: { body?: unknown }
@@ -334,7 +334,7 @@ function compareExchanges(name: string, realExchange: Exchange, simExchange: Exc
 // The same calls, to letta-sim
 
 let sim: LettaSim
-/** Like the Letta the background cases were recorded on: a short keepalive (200 ms for 2 s). */
+/** Like the Letta the background cases were recorded on: a short keepalive (100 ms for 2 s). */
 let pingSim: LettaSim
 /** Like the Letta without Redis. */
 let plainSim: LettaSim
@@ -655,7 +655,7 @@ async function driveBusyConversation(): Promise<Record<string, Exchange>> {
   const agent = await newAgent('rec-background-busy')
   const messages = `/v1/conversations/${await newConversation(agent.id)}/messages`
   const body = background('Long')
-  sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 100 }))
+  sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 300 }))
   let during: Promise<Exchange[]> | undefined
   out.background_live_stream = await exchange('POST', messages, body, async (event) => {
     if (during || seqOf(event) < 8) return
@@ -684,14 +684,14 @@ async function driveBusyAgent(): Promise<Record<string, Exchange>> {
   const agent = await newAgent('rec-background-agent')
   const messages = `/v1/agents/${agent.id}/messages`
   const body = background('Long')
-  sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 100 }))
+  sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 300 }))
   let started = false
   await exchange('POST', messages, body, async (event) => {
     if (started || seqOf(event) < 4) return
     started = true
     sim.enqueue(tokenStream({ tokens: 1 }))
     out.background_agent_second_send = await exchange('POST', messages, background('Another'))
-    sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 100 }))
+    sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 300 }))
     out.background_agent_same_otid_retry = await exchange('POST', messages, body)
   })
   sim.enqueue(tokenStream({ tokens: 1 }))
