@@ -383,6 +383,19 @@ async function newConversation(agentId: string, on = sim): Promise<string> {
   return (created.json as { id: string }).id
 }
 
+/** A new agent's new conversation: the agent, and the path its messages go to. */
+async function newThread(user: string, on = sim) {
+  const agentId = (await newAgent(user, on)).id
+  const conversationId = await newConversation(agentId, on)
+  return { agentId, messages: `/v1/conversations/${conversationId}/messages` }
+}
+
+/** `exchange` on another sim. */
+const askOn =
+  (on: LettaSim) =>
+  (method: string, path: string, body?: unknown, readForMs?: number): Promise<Exchange> =>
+    exchange(method, path, body, undefined, { on, readForMs })
+
 /** What the real recording's plain answer is: a thought, then the answer, from one LLM call. */
 function reasoningThenAnswer(): Step[] {
   const id = `message-${crypto.randomUUID()}`
@@ -595,8 +608,7 @@ const UNKNOWN_RUN = 'run-00000000-0000-4000-8000-000000000000'
 /** The Redis cases that show no keepalive ping, on the sim's own 50 s keepalive. */
 async function driveBackground(): Promise<Record<string, Exchange>> {
   const out: Record<string, Exchange> = {}
-  const agent = await newAgent('rec-background')
-  const messages = `/v1/conversations/${await newConversation(agent.id)}/messages`
+  const { agentId, messages } = await newThread('rec-background')
   sim.enqueue(reasoningThenAnswer())
   out.background_stream = await exchange('POST', messages, background('Hi'))
   const runId = runIdOf(out.background_stream)
@@ -624,7 +636,7 @@ async function driveBackground(): Promise<Record<string, Exchange>> {
   out.run_after_error = await exchange('GET', `/v1/runs/${runIdOf(failed)}`)
   Object.assign(out, await driveBusyConversation(), await driveBusyAgent())
 
-  const cancelId = await newConversation(agent.id)
+  const cancelId = await newConversation(agentId)
   sim.enqueue(tokenStream({ tokens: 300, tokensPerSecond: 50 }))
   let cancelling = false
   out.background_cancelled_stream = await exchange(
@@ -652,8 +664,7 @@ async function driveBackground(): Promise<Record<string, Exchange>> {
 /** While a background run streams in a conversation: a resume, a second send, a retry. */
 async function driveBusyConversation(): Promise<Record<string, Exchange>> {
   const out: Record<string, Exchange> = {}
-  const agent = await newAgent('rec-background-busy')
-  const messages = `/v1/conversations/${await newConversation(agent.id)}/messages`
+  const { agentId, messages } = await newThread('rec-background-busy')
   const body = background('Long')
   sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 300 }))
   let during: Promise<Exchange[]> | undefined
@@ -674,7 +685,7 @@ async function driveBusyConversation(): Promise<Record<string, Exchange>> {
     background_same_otid_retry: retry,
   })
   out.background_same_otid_retry_after_done = await exchange('POST', messages, body)
-  out.background_runs_after_retry = await exchange('GET', `/v1/runs/?agent_id=${agent.id}`)
+  out.background_runs_after_retry = await exchange('GET', `/v1/runs/?agent_id=${agentId}`)
   return out
 }
 
@@ -707,24 +718,20 @@ async function driveBusyAgent(): Promise<Record<string, Exchange>> {
 /** The cases recorded for their keepalive pings, on a sim whose keepalive is as short. */
 async function driveKeepalives(): Promise<Record<string, Exchange>> {
   const out: Record<string, Exchange> = {}
-  const on = pingSim
-  const agent = await newAgent('rec-background', on)
-  const messages = `/v1/conversations/${await newConversation(agent.id, on)}/messages`
+  const ask = askOn(pingSim)
+  const { messages } = await newThread('rec-background', pingSim)
   const afterSilence = () => [{ sleep: PING_MS * 1.5 }, ...tokenStream({ tokens: 3 })]
-  on.enqueue(afterSilence())
-  out.background_keepalive_stream = await exchange('POST', messages, background('Hi'), undefined, {
-    on,
-  })
-  on.enqueue(afterSilence())
-  out.keepalive_stream = await exchange('POST', messages, send('Hi'), undefined, { on })
-  on.enqueue(tokenStream({ tokens: 2 }))
-  const finished = await exchange('POST', messages, background('Hi'), undefined, { on })
-  out.background_resume_past_end = await exchange(
+  pingSim.enqueue(afterSilence())
+  out.background_keepalive_stream = await ask('POST', messages, background('Hi'))
+  pingSim.enqueue(afterSilence())
+  out.keepalive_stream = await ask('POST', messages, send('Hi'))
+  pingSim.enqueue(tokenStream({ tokens: 2 }))
+  const finished = await ask('POST', messages, background('Hi'))
+  out.background_resume_past_end = await ask(
     'POST',
     resume(runIdOf(finished)),
     { starting_after: lastSeq(finished) + 3 },
-    undefined,
-    { on, readForMs: PING_MS * 2.5 },
+    PING_MS * 2.5,
   )
   return out
 }
@@ -732,25 +739,21 @@ async function driveKeepalives(): Promise<Record<string, Exchange>> {
 /** Background mode on a Letta without Redis: refused, and what that leaves behind. */
 async function driveWithoutRedis(): Promise<Record<string, Exchange>> {
   const out: Record<string, Exchange> = {}
-  const on = plainSim
-  const agent = await newAgent('rec-background-plain', on)
-  const conversationId = await newConversation(agent.id, on)
-  const messages = `/v1/conversations/${conversationId}/messages`
+  const ask = askOn(plainSim)
+  const { agentId, messages } = await newThread('rec-background-plain', plainSim)
   const body = background('Hi')
-  const ask = (method: string, path: string, sent?: unknown) =>
-    exchange(method, path, sent, undefined, { on })
   out.background_without_redis = await ask('POST', messages, body)
   out.background_without_redis_agent = await ask(
     'POST',
-    `/v1/agents/${agent.id}/messages`,
+    `/v1/agents/${agentId}/messages`,
     background('Hi'),
   )
-  out.background_without_redis_runs = await ask('GET', `/v1/runs/?agent_id=${agent.id}`)
+  out.background_without_redis_runs = await ask('GET', `/v1/runs/?agent_id=${agentId}`)
   const [refused] = out.background_without_redis_runs.json as Array<{ id: string }>
   out.background_resume_without_redis = await ask('POST', resume(refused?.id ?? UNKNOWN_RUN), {
     starting_after: 0,
   })
-  on.enqueue(tokenStream({ tokens: 3 }))
+  plainSim.enqueue(tokenStream({ tokens: 3 }))
   out.background_without_redis_fallback_stream = await ask('POST', messages, {
     ...body,
     background: false,
