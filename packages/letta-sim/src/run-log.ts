@@ -135,8 +135,10 @@ export function readLog(log: RunLog | undefined, options: LogReaderOptions): Log
     }, options.pingIntervalMs)
   }
   const pass = () => {
-    for (const chunk of log?.chunks ?? []) {
-      if (chunk.seq <= cursor) continue
+    const chunks = log?.chunks ?? []
+    // Numbers run without gaps, so the next chunk's place is known (the oldest may be trimmed).
+    const start = Math.max(0, cursor + 1 - (chunks[0]?.seq ?? 0))
+    for (const chunk of chunks.slice(start)) {
       cursor = chunk.seq
       const text = chunk.text
         .replaceAll('"run_id":null', `"run_id":"${runId}"`)
