@@ -6,7 +6,7 @@
  */
 import { recordedPendingRequest, recordedSend } from '@letta-openwebui/letta-sim'
 import type { Session } from './record-session.ts'
-import { newAgent } from './record-session.ts'
+import { newAgent, post } from './record-session.ts'
 import type { Exchange } from './recording.ts'
 
 /** A tool every letta_v1_agent has, so no custom tool is needed to ask for approval. */
@@ -31,8 +31,6 @@ async function askForApproval(s: Session, thread: Thread, after: string) {
   })
   return { exchange, ...pendingRequest(exchange) }
 }
-
-const post = (path: string, body: unknown) => ({ method: 'POST', path, body })
 
 /** What a thread answers while it waits, and an approve that then runs the tool. */
 async function pendingThenApprove(s: Session, thread: Thread) {

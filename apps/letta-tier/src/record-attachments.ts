@@ -4,7 +4,7 @@
  * agent then has (create, upload, processing status, attach, list, detach).
  */
 import type { Session } from './record-session.ts'
-import { newAgent, send } from './record-session.ts'
+import { newAgent, post, send } from './record-session.ts'
 
 /** A 1×1 PNG, so a recording stays small. */
 export const TINY_PNG =
@@ -29,7 +29,6 @@ const POLL_MS = 250
 export async function recordImages(s: Session, approvalAgentId: string) {
   const agent = await newAgent(s, 'rec-image')
   const messages = `/v1/agents/${agent.id}/messages`
-  const post = (path: string, body: unknown) => ({ method: 'POST', path, body })
   s.keep(
     'image_stream',
     await s.watched(

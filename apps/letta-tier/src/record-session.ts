@@ -21,13 +21,18 @@ const MODEL_TAIL = 3
 
 export type Request = Exchange['request']
 
+export const post = (path: string, body?: unknown): Request => ({ method: 'POST', path, body })
+
 /** A file for a multipart upload (`POST /v1/folders/{id}/upload`). */
 export type Upload = { name: string; type: string; text: string }
+
+/** How long an exchange may take; a stream still open then is cut and kept as it was. */
+export type ExchangeOptions = { readForMs?: number }
 
 export type Session = {
   letta: Letta
   fake: FakeLlm
-  exchange(request: Request): Promise<Exchange>
+  exchange(request: Request, options?: ExchangeOptions): Promise<Exchange>
   /** `exchange`, with the tail of every model call it caused in `modelSaw`. */
   watched(request: Request): Promise<Exchange>
   upload(path: string, file: Upload): Promise<Exchange>
@@ -54,17 +59,47 @@ async function answer(request: Request, response: Response): Promise<Exchange> {
 
 let markers = 0
 
-export function session(letta: Letta, fake: FakeLlm, out: Recording[]): Session {
-  const exchange = async (request: Request) =>
-    answer(
+/** Sends a JSON request as the SDK does; the answer's body is read by the caller. */
+const fetchJson = (letta: Letta, request: Request, timeoutMs = CALL_TIMEOUT_MS) =>
+  fetch(`${letta.url}${request.path}`, {
+    method: request.method,
+    headers: { ...SDK_HEADERS, 'content-type': 'application/json' },
+    body: request.body === undefined ? undefined : JSON.stringify(request.body),
+    signal: AbortSignal.timeout(timeoutMs),
+  })
+
+/**
+ * Streams `request` and, at the first event `when` accepts, runs `during` (the stream's run id
+ * at hand) while the stream stays open; the stream is read to its end either way.
+ */
+export async function whileStreaming(
+  s: Session,
+  request: Request,
+  when: (event: string) => boolean,
+  during: (runId: string) => Promise<Exchange[]>,
+): Promise<{ stream: Exchange; during: Exchange[] }> {
+  const response = await fetchJson(s.letta, request)
+  let done: Exchange[] = []
+  let started = false
+  const events = await readRawEvents(response, async (event) => {
+    if (started || !when(event)) return
+    started = true
+    done = await during(/"run_id":"(run-[0-9a-f-]+)"/.exec(event)?.[1] ?? '')
+  })
+  return {
+    stream: {
       request,
-      await fetch(`${letta.url}${request.path}`, {
-        method: request.method,
-        headers: { ...SDK_HEADERS, 'content-type': 'application/json' },
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
-        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-      }),
-    )
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? '',
+      sse: events,
+    },
+    during: done,
+  }
+}
+
+export function session(letta: Letta, fake: FakeLlm, out: Recording[]): Session {
+  const exchange = async (request: Request, options: ExchangeOptions = {}) =>
+    answer(request, await fetchJson(letta, request, options.readForMs ?? CALL_TIMEOUT_MS))
   return {
     letta,
     fake,

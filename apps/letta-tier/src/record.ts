@@ -8,15 +8,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startFakeLlm } from '@letta-openwebui/fake-llm'
-import { readRawEvents } from '@letta-openwebui/letta-sim'
 import { startRedis } from '@letta-openwebui/local-redis'
 import { ensureKit, kitPresent, makeInstance, REPO_ROOT, startLetta } from './kit.ts'
 import { cleanUp } from './processes.ts'
 import { recordApprovals } from './record-approvals.ts'
 import { recordFolders, recordImages } from './record-attachments.ts'
+import {
+  BACKGROUND_KEEPALIVE_S,
+  recordBackground,
+  recordBackgroundWithoutRedis,
+} from './record-background.ts'
 import type { Session } from './record-session.ts'
-import { CALL_TIMEOUT_MS, newAgent, SDK_HEADERS, send, session } from './record-session.ts'
-import type { Exchange, Recording } from './recording.ts'
+import { newAgent, post, send, session, whileStreaming } from './record-session.ts'
+import type { Recording } from './recording.ts'
 import { normalise } from './recording.ts'
 
 const OUT_DIR = join(REPO_ROOT, 'packages/letta-sim/fixtures/real')
@@ -34,37 +38,8 @@ const SLOW = {
   chunkDelayMs: 100,
 }
 
-/** Streams a slow answer and, once the first assistant text arrived, runs `during`. */
-async function whileStreaming(
-  s: Session,
-  path: string,
-  body: unknown,
-  during: (runId: string) => Promise<Exchange[]>,
-): Promise<{ stream: Exchange; during: Exchange[] }> {
-  const response = await fetch(`${s.letta.url}${path}`, {
-    method: 'POST',
-    headers: { ...SDK_HEADERS, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-  })
-  let done: Exchange[] = []
-  let started = false
-  const events = await readRawEvents(response, async (event) => {
-    if (started || !event.includes('"assistant_message"')) return
-    started = true
-    const runId = /"run_id":"(run-[0-9a-f-]+)"/.exec(event)?.[1] ?? ''
-    done = await during(runId)
-  })
-  return {
-    stream: {
-      request: { method: 'POST', path, body },
-      status: response.status,
-      contentType: response.headers.get('content-type') ?? '',
-      sse: events,
-    },
-    during: done,
-  }
-}
+/** The first assistant text: the answer is under way. */
+const answering = (event: string) => event.includes('"assistant_message"')
 
 async function recordWithoutRedis(s: Session) {
   const { keep, script } = s
@@ -135,8 +110,8 @@ async function recordWithoutRedis(s: Session) {
   )
   const cancelled = await whileStreaming(
     s,
-    messages,
-    send(`Long ${script([SLOW])}`),
+    post(messages, send(`Long ${script([SLOW])}`)),
+    answering,
     async (runId) => [
       await s.exchange({ method: 'POST', path: `${messages}/cancel`, body: { run_ids: [runId] } }),
     ],
@@ -331,12 +306,12 @@ async function recordWithRedis(s: Session) {
   const path = `/v1/conversations/${conversationId}/messages`
   const busy = await whileStreaming(
     s,
-    path,
-    {
+    post(path, {
       messages: [{ role: 'user', content: `Long ${script([SLOW])}` }],
       stream_tokens: true,
       include_pings: true,
-    },
+    }),
+    answering,
     async () => [
       await s.exchange({
         method: 'POST',
@@ -385,6 +360,8 @@ try {
     const s = session(letta, fake, recordings)
     await recordWithoutRedis(s)
     await recordImages(s, await recordApprovals(s))
+    await recordBackgroundWithoutRedis(s)
+    // Last: Letta drops the connection after the missing file's 500.
     await recordFolders(s)
     await letta.child.stop()
   }
@@ -398,9 +375,12 @@ try {
       openaiBaseUrl: fake.baseUrl,
       redisPort: redis.port,
       logFile: join(logDir, 'letta-redis.log'),
+      env: { LETTA_KEEPALIVE_INTERVAL: String(BACKGROUND_KEEPALIVE_S) },
     })
     cleanup.push(() => letta.child.stop())
-    await recordWithRedis(session(letta, fake, recordings))
+    const s = session(letta, fake, recordings)
+    await recordWithRedis(s)
+    await recordBackground(s)
   }
   rmSync(OUT_DIR, { recursive: true, force: true })
   mkdirSync(OUT_DIR, { recursive: true })

@@ -17,6 +17,7 @@ export type Exchange = {
 export type Recording = Exchange & { name: string; note?: string }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+const ZERO_ID = '-00000000-0000-4000-8000-000000000000'
 
 /**
  * The recording as stable JSON: Letta ids (`agent-…`, `run-…`) and bare UUIDs numbered in order
@@ -35,8 +36,9 @@ export function normalise(recording: Recording): string {
     seen.set(value, replacement)
     return replacement
   }
+  // Ids the caller made up (an unknown run) and Letta's default user and organisation stay.
   text = text.replace(new RegExp(`\\b([a-z][a-z_]*)-(${UUID})\\b`, 'g'), (whole, prefix: string) =>
-    prefix === 'agent' && whole.endsWith('000000000000')
+    whole.endsWith(ZERO_ID) || (prefix === 'agent' && whole.endsWith('000000000000'))
       ? whole
       : number(
           prefix,
@@ -59,5 +61,7 @@ export function normalise(recording: Recording): string {
     (_whole, separator: string, fraction: string | undefined) =>
       `2026-01-01${separator}00:00:00${fraction ? `.${'0'.repeat(fraction.length - 1)}` : ''}`,
   )
+  // Python's repr of a date, in some error sentences (the actor in a run's 404).
+  text = text.replace(/datetime\.datetime\(\d+(, \d+)*/g, 'datetime.datetime(2026, 1, 1, 0, 0')
   return `${text}\n`
 }

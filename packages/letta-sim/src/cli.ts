@@ -1,8 +1,8 @@
 #!/usr/bin/env bun
 /**
- * `bun packages/letta-sim/src/cli.ts --port 8283 [--ping-ms N] [--no-redis] [--no-conversations]
- * [--fork-at-message] [--file-processing error|completed]`: a simulated Letta to point at (the
- * flags are SimOptions).
+ * `bun packages/letta-sim/src/cli.ts --port 8283 [--ping-ms N] [--no-redis] [--redis-flush-ms N]
+ * [--no-conversations] [--fork-at-message] [--file-processing error|completed]`: a simulated
+ * Letta to point at (the flags are SimOptions).
  */
 import { parseArgs } from 'node:util'
 import { startLettaSim } from './sim.ts'
@@ -16,6 +16,8 @@ const { values } = parseArgs({
     'ping-ms': { type: 'string' },
     // A Letta without Redis: no conversation lock, no background runs.
     'no-redis': { type: 'boolean', default: false },
+    // Background chunks reach readers in batches, as Letta's Redis writer sends them (500).
+    'redis-flush-ms': { type: 'string' },
     // A Letta older than 0.16.2: no /v1/conversations routes.
     'no-conversations': { type: 'boolean', default: false },
     // Letta Cloud's fork, cut at message_id.
@@ -45,6 +47,7 @@ const sim = startLettaSim({
   port: integer('port', values.port),
   pingIntervalMs: integer('ping-ms', values['ping-ms']),
   redis: !values['no-redis'],
+  redisFlushMs: integer('redis-flush-ms', values['redis-flush-ms']),
   conversations: !values['no-conversations'],
   forkAtMessage: values['fork-at-message'],
   fileProcessing,

@@ -47,15 +47,50 @@ export function noActiveRuns(target: { agentId?: string; conversationId?: string
   return json({ detail: `CONFLICT: No active runs to cancel for ${scope}` }, 409)
 }
 
-/** `LettaServiceUnavailableError` → 503, for background streaming on a Letta without Redis. */
-export const backgroundNeedsRedis = (): Response =>
+/** Letta's sentence when `background: true` meets a Letta without Redis. */
+const NEEDS_REDIS =
+  'Background streaming requires Redis to be running. Please ensure Redis is properly ' +
+  'configured. LETTA_REDIS_HOST: None, LETTA_REDIS_PORT: 6379'
+
+/** `LettaServiceUnavailableError` → 503, for a background send: `str()` adds the error code. */
+export const BACKGROUND_NEEDS_REDIS = `INTERNAL_SERVER_ERROR: ${NEEDS_REDIS}`
+export const backgroundNeedsRedis = (): Response => json({ detail: BACKGROUND_NEEDS_REDIS }, 503)
+
+/** The resume route raises a plain HTTPException(503): no error code. */
+export const resumeNeedsRedis = (): Response => json({ detail: NEEDS_REDIS }, 503)
+
+/** `LettaInvalidArgumentError` for a run id that is not `run-<uuid4>`. */
+export const invalidRunId = (runId: string): Response =>
+  json(
+    { detail: `INVALID_ARGUMENT: Invalid run ID format: ${runId}. Expected format: 'run-<uuid4>'` },
+    400,
+  )
+
+/**
+ * `NoResultFound` from the run manager, with the actor's repr (Letta's default user; the sim's
+ * actor dates are fixed).
+ */
+export function runNotFound(runId: string): Response {
+  const date = 'datetime.datetime(2026, 1, 1, 0, 0, tzinfo=TzInfo(0))'
+  const actor =
+    "id='user-00000000-0000-4000-8000-000000000000' " +
+    "organization_id='org-00000000-0000-4000-8000-000000000000' name='default_user' " +
+    `created_at=${date} updated_at=${date} is_deleted=False`
+  return json(
+    {
+      detail: `Run not found with id='['${runId}']', access level in ['read'] for actor='${actor}'`,
+    },
+    404,
+  )
+}
+
+export const notInBackgroundMode = (): Response =>
   json(
     {
       detail:
-        'INTERNAL_SERVER_ERROR: Background streaming requires Redis to be running. Please ensure ' +
-        'Redis is properly configured. LETTA_REDIS_HOST: None, LETTA_REDIS_PORT: 6379',
+        'INVALID_ARGUMENT: Run was not created in background mode, so it cannot be retrieved.',
     },
-    503,
+    400,
   )
 
 /** `ConversationBusyError` → 409 with the lock holder's run id. */

@@ -1,8 +1,11 @@
 import type { StopReasonType } from '@letta-ai/letta-client/resources/runs/runs'
 import { newId } from './frames.ts'
+import { RunLog } from './run-log.ts'
 import type { RunContext, RunTrace } from './threads.ts'
 
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed'
+
+export type RunType = 'send_message' | 'send_conversation_message'
 
 /** Why a scenario stopped before its end. */
 type Interruption = 'cancelled' | 'client_gone' | 'stopped'
@@ -56,50 +59,18 @@ export type Run = {
   completedAt?: string
   /** Sent with `background: true`: its chunks are kept for resuming (Letta's Redis stream). */
   log?: RunLog
+  /** Letta's `run_type`: `send_message` (agent-direct) or `send_conversation_message`. */
+  runType: RunType
+  /** Refused before it ran (a background send without Redis): it has no stop reason. */
+  refused?: boolean
+  /** What Letta keeps as `metadata.error`: the stream's error event, or why it was refused. */
+  error?: unknown
+  /** Its messages' otids, joined: a same-otid retry finds the run by them (Redis only). */
+  requestKey?: string
   /** What the model was given (the thread's messages, the compiled memory) and what it stored. */
   context?: RunContext & Partial<RunTrace>
   /** The stop reason its frames gave, once played. */
   stopReason?: StopReasonType
-}
-
-/** Chunks kept in the sim's stand-in for Letta's Redis stream `sse:run:{run_id}`. */
-export const RUN_LOG_MAX_CHUNKS = 10_000
-
-/**
- * A background run's chunks in order, numbered from 1 like Letta's `seq_id`, for readers that
- * resume `starting_after` a number; bounded like Letta's `XADD maxlen≈10000`.
- */
-export class RunLog {
-  readonly chunks: Array<{ seq: number; text: string }> = []
-  done = false
-  private next = 1
-  private readonly listeners = new Set<() => void>()
-
-  /** The number the next chunk gets (message frames carry it as `seq_id`). */
-  peekSeq(): number {
-    return this.next
-  }
-
-  append(text: string): void {
-    this.chunks.push({ seq: this.next++, text })
-    if (this.chunks.length > RUN_LOG_MAX_CHUNKS) this.chunks.shift()
-    this.notify()
-  }
-
-  finish(): void {
-    this.done = true
-    this.notify()
-  }
-
-  /** Calls `listener` on every new chunk and at the end; returns the unsubscribe. */
-  watch(listener: () => void): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
-  }
-
-  private notify(): void {
-    for (const listener of this.listeners) listener()
-  }
 }
 
 /** Ends a still-running run with its final status (a run ends once). */
@@ -153,27 +124,38 @@ const isLive = (run: Run) => run.open || run.status === 'running'
 export class RunBook {
   private readonly runs = new Map<string, Run>()
   private readonly liveByAgent = new Map<string, Set<Run>>()
+  /** Runs by their request's otids, like Letta's `otid:run:` keys in Redis. */
+  private readonly byRequest = new Map<string, Run>()
 
-  constructor(private readonly finishedKept = FINISHED_RUNS_KEPT) {}
+  /** `logFlushMs`: how background runs' logs batch their chunks (see RunLog). */
+  constructor(
+    private readonly finishedKept = FINISHED_RUNS_KEPT,
+    private readonly logFlushMs = 0,
+  ) {}
 
   start(target: {
     agentId: string
     conversationId?: string
     lockKey?: string
+    /** Default `send_message`. */
+    runType?: RunType
     background?: boolean
+    requestKey?: string
     context?: RunContext
   }): Run {
-    const { background, ...where } = target
+    const { background, runType = 'send_message', ...where } = target
     const run: Run = {
       id: newId('run'),
       ...where,
-      ...(background ? { log: new RunLog() } : {}),
+      runType,
+      ...(background ? { log: new RunLog(this.logFlushMs) } : {}),
       status: 'running',
       open: true,
       playback: new Playback(),
       createdAt: new Date().toISOString(),
     }
     this.runs.set(run.id, run)
+    if (run.requestKey) this.byRequest.set(run.requestKey, run)
     this.live(run.agentId) // prunes the agent's finished runs, so its index stays small
     const live = this.liveByAgent.get(run.agentId) ?? new Set()
     this.liveByAgent.set(run.agentId, live.add(run))
@@ -183,6 +165,11 @@ export class RunBook {
 
   get(id: string): Run | undefined {
     return this.runs.get(id)
+  }
+
+  /** The run an earlier request with these otids started (see Run.requestKey). */
+  byRequestKey(key: string): Run | undefined {
+    return this.byRequest.get(key)
   }
 
   /** Runs still running; `conversationId: null` means the agent's default conversation only. */
@@ -245,6 +232,9 @@ export class RunBook {
       if (excess <= 0) break
       if (isLive(run)) continue
       this.runs.delete(id)
+      if (run.requestKey && this.byRequest.get(run.requestKey) === run) {
+        this.byRequest.delete(run.requestKey)
+      }
       excess--
     }
   }
@@ -257,5 +247,6 @@ export class RunBook {
     this.stopAll()
     this.runs.clear()
     this.liveByAgent.clear()
+    this.byRequest.clear()
   }
 }

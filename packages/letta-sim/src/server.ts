@@ -21,6 +21,7 @@ import { embeddingModel, llmModel, unknownHandle } from './models.ts'
 import {
   agentNotFound,
   agentNotFoundPlain,
+  BACKGROUND_NEEDS_REDIS,
   backgroundNeedsRedis,
   conversationBusy,
   conversationNotFound,
@@ -29,11 +30,17 @@ import {
   httpStepResponse,
   invalidBody,
   invalidPathId,
+  invalidRunId,
   lettaResponse,
   noActiveRuns,
+  notInBackgroundMode,
+  resumeNeedsRedis,
+  runNotFound,
   unprocessable,
 } from './responses.ts'
-import type { Run } from './runs.ts'
+import { readLog } from './run-log.ts'
+import type { Run, RunType } from './runs.ts'
+import { settleRun } from './runs.ts'
 import type { SimState } from './state.ts'
 import { streamRun } from './stream.ts'
 import { agentThread, runTrace } from './threads.ts'
@@ -174,6 +181,56 @@ const hasInput = (body: Body): boolean =>
 /** The agent's memory blocks, label → value, as a system prompt compiles them. */
 const memoryOf = (state: SimState, agentId: string) => agentMemory(state.agents.get(agentId))
 
+/** An SSE response reading a run's log (see readLog), sent once its first byte is there. */
+async function logResponse(
+  call: LettaCall,
+  run: Run,
+  reading: { after: number; includePings: boolean },
+): Promise<Response> {
+  const { state } = call
+  call.server.timeout(call.request, 0)
+  const reader = readLog(run.log, {
+    runId: run.id,
+    ...reading,
+    pingIntervalMs: state.settings.pingIntervalMs,
+    signal: call.request.signal,
+    counters: state.streams,
+  })
+  await reader.ready
+  return new Response(reader.body, { headers: SSE_HEADERS })
+}
+
+/** A send's message otids, joined: Letta's request token for spotting a retry. */
+function requestKey(input: unknown[]): string | undefined {
+  const otids = input
+    .map((message) => asBody(message)?.otid)
+    .filter((otid): otid is string => typeof otid === 'string' && otid !== '')
+  return otids.length > 0 ? otids.join('|') : undefined
+}
+
+/** `send_conversation_message` for a conversation; agent-direct sends are `send_message`. */
+const runTypeOf = (target: Target): RunType =>
+  target.conversationId ? 'send_conversation_message' : 'send_message'
+
+/**
+ * Letta creates the run of a background send before it finds Redis missing: the run is left
+ * failed, nothing runs and nothing is stored, so the same send may go again in the foreground.
+ */
+function refuseBackground(state: SimState, target: Target): Response {
+  const { agentId, conversationId } = target
+  const run = state.runs.start({
+    agentId,
+    conversationId,
+    runType: runTypeOf(target),
+    background: true,
+  })
+  run.refused = true
+  run.error = BACKGROUND_NEEDS_REDIS
+  run.open = false
+  settleRun(run, 'failed')
+  return backgroundNeedsRedis()
+}
+
 /** Plays the next scenario for a target: an HTTP error, a stream or a JSON LettaResponse. */
 async function play(
   call: LettaCall,
@@ -182,11 +239,17 @@ async function play(
   input: unknown[],
 ): Promise<Response> {
   const { state } = call
+  const { redis } = state.settings
   // The conversation lock lives in Redis: a Letta without it lets two runs into one thread.
-  const lockKey = state.settings.redis ? target.lockKey : undefined
+  const lockKey = redis ? target.lockKey : undefined
+  const key = redis && mode.streaming ? requestKey(input) : undefined
+  // A background send whose otids started a run already reads that run from its start; Letta
+  // looks before it takes the lock, so such a retry is never refused as busy.
+  const earlier = mode.background && lockKey && key ? state.runs.byRequestKey(key) : undefined
+  if (earlier) return logResponse(call, earlier, { after: 0, includePings: mode.includePings })
   const holder = lockKey ? state.runs.holder({ agentId: target.agentId, lockKey }) : undefined
   if (holder) return conversationBusy(holder.id)
-  if (mode.background && !state.settings.redis) return backgroundNeedsRedis()
+  if (mode.background && !redis) return refuseBackground(state, target)
   const threadKey = target.conversationId ?? agentThread(target.agentId)
   const turn = planTurn(state, target, mode, state.threads.get(threadKey) ?? [], input)
   if (turn instanceof Response) return turn
@@ -202,16 +265,24 @@ async function play(
   // The run's input joins its thread; its answers follow, under the ids its frames carry.
   const memory = memoryOf(state, target.agentId)
   const context = state.threads.input(threadKey, turn.input, memory, turn.before)
-  const run = state.runs.start({ ...target, lockKey, background: mode.background, context })
+  const run = state.runs.start({
+    ...target,
+    lockKey,
+    runType: runTypeOf(target),
+    background: mode.background,
+    requestKey: key,
+    context,
+  })
   run.context = { ...context, ...runTrace(state.threads.answer(threadKey, run.id, steps)) }
   if (mode.streaming) {
-    const body = streamRun(run, mode.streamTokens ? steps : foldSteps(steps), {
+    const answer = streamRun(run, mode.streamTokens ? steps : foldSteps(steps), {
       includePings: mode.includePings,
       pingIntervalMs: state.settings.pingIntervalMs,
       counters: state.streams,
       signal: call.request.signal,
     })
-    return new Response(body, { headers: SSE_HEADERS })
+    await answer.ready
+    return new Response(answer.body, { headers: SSE_HEADERS })
   }
   const collected = await collectRun(run, foldSteps(steps), call.request.signal)
   if (collected.dropped) return droppedResponse()
@@ -546,6 +617,14 @@ function deleteConversation(call: LettaCall, [conversationId = '']: string[]): R
   return json(null)
 }
 
+/** The message options a run records (`LettaRequestConfig`), as the bridge's sends leave them. */
+const REQUEST_CONFIG = {
+  use_assistant_message: true,
+  assistant_message_tool_name: 'send_message',
+  assistant_message_tool_kwarg: 'message',
+  include_return_message_types: null,
+}
+
 /** Letta's `Run` schema; the sim derives the stop reason from how the run ended. */
 function viewRun(run: Run): LettaRun {
   const stopReasons = {
@@ -554,6 +633,9 @@ function viewRun(run: Run): LettaRun {
     failed: 'error',
     cancelled: 'cancelled',
   } as const
+  const ended = run.status === 'completed' || run.status === 'failed'
+  // Letta times runs that end on their own (or are refused); not cancelled or failed ones.
+  const timed = run.completedAt && (run.status === 'completed' || run.refused)
   return {
     id: run.id,
     status: run.status,
@@ -563,16 +645,19 @@ function viewRun(run: Run): LettaRun {
     conversation_id: run.conversationId ?? null,
     base_template_id: null,
     background: run.log !== undefined,
-    metadata: null,
-    request_config: null,
-    // A run that ran to its end stops for the reason its stream gave (requires_approval …).
-    stop_reason: (run.status === 'completed' && run.stopReason) || stopReasons[run.status],
+    metadata: { run_type: run.runType, ...(run.error === undefined ? {} : { error: run.error }) },
+    request_config: REQUEST_CONFIG,
+    // A run that ended stops for the reason its stream gave (requires_approval, llm_api_error …);
+    // one refused before it ran has none.
+    stop_reason: run.refused ? null : (ended && run.stopReason) || stopReasons[run.status],
     callback_url: null,
     callback_sent_at: null,
     callback_status_code: null,
     callback_error: null,
     ttft_ns: null,
-    total_duration_ns: null,
+    total_duration_ns: timed
+      ? (Date.parse(run.completedAt ?? '') - Date.parse(run.createdAt)) * 1_000_000
+      : null,
   }
 }
 
@@ -592,52 +677,45 @@ function listRuns(call: LettaCall): Response {
   return json(found.map(viewRun))
 }
 
+/** The run a path names, or Letta's answer for a malformed or unknown id. */
+function knownRun(state: SimState, runId: string): Run | Response {
+  if (!isLettaId('run', runId)) return invalidRunId(runId)
+  return state.runs.get(runId) ?? runNotFound(runId)
+}
+
 function retrieveRun(call: LettaCall, [runId = '']: string[]): Response {
-  const run = call.state.runs.get(runId)
-  return run ? json(viewRun(run)) : json({ detail: `Run with id ${runId} not found` }, 404)
+  const run = knownRun(call.state, runId)
+  return run instanceof Response ? run : json(viewRun(run))
+}
+
+/** `starting_after` as Pydantic reads it (an integer, or a string of one), else its 422. */
+function startingAfter(body: Body | undefined): number | Response {
+  const value = body?.starting_after ?? 0
+  if (typeof value === 'number' && Number.isInteger(value)) return value
+  if (typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)) return Number(value)
+  const input = typeof value === 'string' ? `'${value}'` : JSON.stringify(value)
+  return invalidBody(
+    `[{'type': 'int_parsing', 'loc': ('body', 'starting_after'), 'msg': 'Input should be a ` +
+      `valid integer, unable to parse string as an integer', 'input': ${input}}]`,
+  )
 }
 
 /**
- * `POST /v1/runs/{run_id}/stream`: a background run's chunks after `starting_after`, then the
- * rest as it comes, until the run ends (Letta reads them from its Redis stream).
+ * `POST /v1/runs/{run_id}/stream`: a background run's chunks numbered above `starting_after`,
+ * then the rest as it comes, to the run's end (Letta reads them from its Redis stream). Checked
+ * in Letta's order: the body, the id, the run, background mode, Redis.
  */
-function resumeRun(call: LettaCall, [runId = '']: string[]): Response {
-  const run = call.state.runs.get(runId)
-  if (!run) return json({ detail: `Run with id ${runId} not found` }, 404)
-  if (!run.log) {
-    return json(
-      {
-        detail:
-          'INVALID_ARGUMENT: Run was not created in background mode, so it cannot be retrieved.',
-      },
-      400,
-    )
-  }
-  if (!call.state.settings.redis) return backgroundNeedsRedis()
-  const after = Number(asBody(call.body)?.starting_after ?? 0)
-  const log = run.log
-  let sent = Number.isInteger(after) && after > 0 ? after : 0
-  let unwatch = () => {}
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const flush = () => {
-        for (const chunk of log.chunks) {
-          if (chunk.seq <= sent) continue
-          controller.enqueue(new TextEncoder().encode(chunk.text))
-          sent = chunk.seq
-        }
-        if (log.done) {
-          unwatch()
-          controller.close()
-        }
-      }
-      unwatch = log.watch(flush)
-      flush()
-    },
-    cancel: () => unwatch(),
-  })
-  call.server.timeout(call.request, 0)
-  return new Response(body, { headers: SSE_HEADERS })
+async function resumeRun(call: LettaCall, [runId = '']: string[]): Promise<Response> {
+  const body = asBody(call.body)
+  const after = startingAfter(body)
+  if (after instanceof Response) return after
+  const run = knownRun(call.state, runId)
+  if (run instanceof Response) return run
+  if (!run.log) return notInBackgroundMode()
+  if (!call.state.settings.redis) return resumeNeedsRedis()
+  // Letta reads the options off a body that is not there: an AttributeError, its generic 500.
+  if (!body) return json({ detail: 'An unknown error occurred' }, 500)
+  return logResponse(call, run, { after, includePings: body.include_pings !== false })
 }
 
 const listModels = (call: LettaCall): Response => json(call.state.settings.models.llm.map(llmModel))

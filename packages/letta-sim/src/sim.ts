@@ -55,6 +55,12 @@ export type SimOptions = {
    * conversation lock, and background streaming is refused with 503.
    */
   redis?: boolean
+  /**
+   * How a background run's chunks reach its readers. 0 (default): each at once. 500: like
+   * Letta's RedisSSEStreamWriter, in batches — at most every 0.5 s (or 50 chunks), so a reader
+   * gets the tokens of a slow answer in bursts about half a second apart.
+   */
+  redisFlushMs?: number
   /** Whether this Letta has conversations (0.16.2+; default true). */
   conversations?: boolean
   /** Letta Cloud's fork at `message_id` (default false: 0.16.x copies the whole thread). */
@@ -142,6 +148,7 @@ export async function startLettaSim(options: SimOptions = {}): Promise<LettaSim>
     runStartLatencyMs: options.runStartLatencyMs ?? 0,
     models: options.models ?? DEFAULT_MODELS,
     redis: options.redis ?? true,
+    redisFlushMs: options.redisFlushMs ?? 0,
     conversations: options.conversations ?? true,
     forkAtMessage: options.forkAtMessage ?? false,
     fileProcessing: options.fileProcessing ?? 'error',

@@ -28,6 +28,8 @@ export type SimSettings = {
   finishedRunsKept: number
   models: ModelCatalog
   redis: boolean
+  /** How a background run's chunks reach its readers: at once (0) or batched (see RunLog). */
+  redisFlushMs: number
   /** Letta 0.16.2+: the conversations API; false answers its routes like an older Letta. */
   conversations: boolean
   /** Letta Cloud's fork, cut at `message_id`; 0.16.x copies the whole thread. */
@@ -85,7 +87,7 @@ export function createState(settings: SimSettings): SimState {
     conversations: new Map(),
     folders: new Map(),
     files: new Map(),
-    runs: new RunBook(settings.finishedRunsKept),
+    runs: new RunBook(settings.finishedRunsKept, settings.redisFlushMs),
     threads: new ThreadBook(),
     queue: new ScenarioQueue(),
     requests: [],

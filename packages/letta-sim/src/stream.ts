@@ -8,6 +8,8 @@ import {
   sseData,
   sseError,
 } from './frames.ts'
+import type { LogReader, RunLog } from './run-log.ts'
+import { readLog } from './run-log.ts'
 import type { Run, StreamCounters } from './runs.ts'
 import { settleRun } from './runs.ts'
 import type { Step } from './scenarios.ts'
@@ -33,53 +35,81 @@ export type StreamOptions = {
   signal: AbortSignal
 }
 
-/** Plays a scenario as Letta's `text/event-stream` body. */
-export function streamRun(
-  run: Run,
-  steps: Step[],
-  options: StreamOptions,
-): ReadableStream<Uint8Array> {
+/** A response body, and when its headers may go: with the first byte, as Letta sends them. */
+export type StreamAnswer = { body: ReadableStream<Uint8Array>; ready: Promise<void> }
+
+/**
+ * Plays a scenario as Letta's `text/event-stream` body. A background run plays into its log,
+ * and the body is that log's first reader, as in Letta (whose response reads the Redis stream).
+ */
+export function streamRun(run: Run, steps: Step[], options: StreamOptions): StreamAnswer {
+  if (run.log) {
+    const background = new BackgroundRun(run, run.log, options)
+    void background.play(steps)
+    return background.reader
+  }
   const stream = new SseStream(run, options)
   void stream.play(steps)
-  return stream.body
+  return { body: stream.body, ready: Promise.resolve() }
+}
+
+/** The steps of a scenario, written as SSE chunks wherever the subclass puts them. */
+abstract class Player {
+  protected sawError = false
+  private readonly envelopes: Envelopes
+
+  constructor(protected readonly run: Run) {
+    this.envelopes = new Envelopes(run.id)
+  }
+
+  protected abstract write(text: string): void
+
+  protected async perform(step: Step): Promise<void> {
+    const { playback } = this.run
+    if ('frame' in step) {
+      const frame = this.envelopes.fill(step)
+      if (frame.message_type === 'stop_reason') this.run.stopReason = frame.stop_reason
+      this.write(sseData(frame))
+    } else if ('raw' in step) this.write(step.raw)
+    else if ('error' in step) {
+      this.sawError = true
+      const error = errorFrame(step.error, this.run.id)
+      this.run.error = error
+      this.write(sseError(error))
+    } else if ('done' in step) this.write(DONE)
+    else if ('sleep' in step) await playback.pause(step.sleep)
+    else if ('stall' in step) await playback.pause(Number.POSITIVE_INFINITY)
+    // An `http` step only means something before the stream starts: the route answers it.
+  }
 }
 
 const encoder = new TextEncoder()
 
-class SseStream {
+/** A foreground run: its steps go to this response, and end with it. */
+class SseStream extends Player {
   readonly body: ReadableStream<Uint8Array>
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined
   private drained: (() => void) | undefined
   private lastWriteAt = performance.now()
   private pingTimer: ReturnType<typeof setTimeout> | undefined
-  private sawError = false
-  /** The first reader of a background run left; the run goes on without writing to it. */
-  private readerGone = false
-  private readonly envelopes: Envelopes
   private readonly epoch: number
   private readonly clientGone: () => void
 
   constructor(
-    private readonly run: Run,
+    run: Run,
     private readonly options: StreamOptions,
   ) {
-    this.envelopes = new Envelopes(run.id)
+    super(run)
     this.epoch = options.counters.open()
-    // A background run does not depend on its first reader: it plays on into its log.
-    const clientGone = () => {
-      if (!run.log) return run.playback.interrupt('client_gone')
-      this.readerGone = true
-      this.drained?.()
-    }
-    this.clientGone = clientGone
-    options.signal.addEventListener('abort', clientGone, { once: true })
+    this.clientGone = () => run.playback.interrupt('client_gone')
+    options.signal.addEventListener('abort', this.clientGone, { once: true })
     this.body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
           this.controller = controller
         },
         pull: () => this.drained?.(),
-        cancel: clientGone,
+        cancel: this.clientGone,
       },
       { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
     )
@@ -107,6 +137,7 @@ class SseStream {
         break
       }
       await this.perform(step)
+      await this.keepUp()
       // A step cut short (a stall or sleep woken by the interruption) was not played.
       if (playback.interruption) break
       played++
@@ -114,28 +145,13 @@ class SseStream {
     this.finish(dropped, played === steps.length)
   }
 
-  private async perform(step: Step): Promise<void> {
-    const { playback } = this.run
-    if ('frame' in step) {
-      const frame = this.envelopes.fill(step)
-      if (frame.message_type === 'stop_reason') this.run.stopReason = frame.stop_reason
-      // Background runs number their messages as Letta's Redis stream does (seq_id from 1).
-      if (this.run.log && 'seq_id' in frame) frame.seq_id = this.run.log.peekSeq()
-      this.write(sseData(frame))
-    } else if ('raw' in step) this.write(step.raw)
-    else if ('error' in step) {
-      this.sawError = true
-      this.write(sseError(errorFrame(step.error, this.run.id)))
-    } else if ('done' in step) this.write(DONE)
-    else if ('sleep' in step) await playback.pause(step.sleep)
-    else if ('stall' in step) await playback.pause(Number.POSITIVE_INFINITY)
-    // An `http` step only means something before the stream starts: the route answers it.
-    if (!this.readerGone && (this.controller?.desiredSize ?? 1) <= 0) {
-      await playback.wait((wake) => {
-        this.drained = wake
-      })
-      this.drained = undefined
-    }
+  /** Waits while the client is behind by more than the high-water mark. */
+  private async keepUp(): Promise<void> {
+    if ((this.controller?.desiredSize ?? 1) > 0) return
+    await this.run.playback.wait((wake) => {
+      this.drained = wake
+    })
+    this.drained = undefined
   }
 
   /** The reader's connection breaks mid-way, as a network fault does; the run plays on. */
@@ -157,11 +173,8 @@ class SseStream {
     await playback.pause(DROP_SETTLE_MS)
   }
 
-  /** `logged: false` for keepalive pings, which Letta adds per reader, outside the run's log. */
-  private write(text: string, logged = true): void {
-    if (logged) this.run.log?.append(text)
-    if (!this.controller || this.readerGone || this.run.playback.interruption === 'client_gone')
-      return
+  protected write(text: string): void {
+    if (!this.controller || this.run.playback.interruption === 'client_gone') return
     try {
       this.controller.enqueue(encoder.encode(text))
       this.lastWriteAt = performance.now()
@@ -179,7 +192,7 @@ class SseStream {
         this.schedulePing(this.options.pingIntervalMs - idle)
         return
       }
-      this.write(sseData(pingFrame(this.run.id)), false)
+      this.write(sseData(pingFrame(this.run.id)))
       this.schedulePing(this.options.pingIntervalMs)
     }, delayMs)
   }
@@ -191,7 +204,6 @@ class SseStream {
     options.signal.removeEventListener('abort', this.clientGone)
     const interruption = run.playback.interruption
     run.open = false
-    run.log?.finish()
     if (interruption === 'client_gone') {
       if (complete) settleRun(run, this.sawError ? 'failed' : 'completed')
       options.counters.close(this.epoch, 'aborted')
@@ -210,3 +222,80 @@ class SseStream {
     options.counters.close(this.epoch, interruption === 'stopped' ? undefined : 'completed')
   }
 }
+
+/** Letta's processor ends a background stream at `[DONE]` or at an error event. */
+const endsStream = (text: string): boolean =>
+  text.startsWith(DONE.trimEnd()) ||
+  text.includes(`\n${DONE.trimEnd()}`) ||
+  text.startsWith('event: error') ||
+  text.includes('\nevent: error')
+
+/**
+ * A background run: its steps go into its log whether anyone reads it or not (Letta's
+ * create_background_stream_processor), and it ends the log as that processor does.
+ */
+class BackgroundRun extends Player {
+  readonly reader: LogReader
+  /** A chunk that ends the stream was written: the rest of the scenario is not played. */
+  private ended = false
+
+  constructor(
+    run: Run,
+    private readonly log: RunLog,
+    private readonly options: StreamOptions,
+  ) {
+    super(run)
+    this.reader = readLog(log, { runId: run.id, after: 0, ...options })
+  }
+
+  async play(steps: Step[]): Promise<void> {
+    const { playback } = this.run
+    if (this.options.includePings && !opensWithPing(steps)) {
+      this.write(sseData(pingFrame(this.run.id)))
+    }
+    for (const step of steps) {
+      if (playback.interruption || this.ended) break
+      if ('drop' in step) {
+        // The first reader's connection breaks once what it was sent is on its way; the run
+        // does not notice.
+        await playback.pause(DROP_SETTLE_MS)
+        this.reader.cut()
+      } else await this.perform(step)
+    }
+    this.finish()
+  }
+
+  /** `ends`: the chunk ends every reader (Letta marks it `complete`). */
+  protected write(text: string, ends = endsStream(text)): void {
+    if (this.ended) return
+    this.ended = ends
+    this.log.append(text, ends)
+  }
+
+  /** The end Letta's processor writes when the scenario did not bring its own. */
+  private finish(): void {
+    const { run } = this
+    const interruption = run.playback.interruption
+    run.open = false
+    if (interruption === 'cancelled') {
+      this.write(CANCELLED_STOP)
+    } else if (interruption === 'stopped') {
+      this.fail('stream_task_cancelled', INTERRUPTED_MESSAGE)
+    } else if (!this.ended && !run.stopReason) {
+      this.fail('stream_incomplete', 'Stream ended unexpectedly without stop_reason.')
+    }
+    this.write(DONE)
+    settleRun(run, this.sawError ? 'failed' : 'completed')
+  }
+
+  private fail(errorType: string, message: string): void {
+    this.sawError = true
+    this.run.stopReason = 'error'
+    this.write(sseData({ message_type: 'stop_reason', stop_reason: 'error' }))
+    // Written by the processor itself, not read from the agent: it does not end the stream.
+    this.write(sseError(errorFrame({ error_type: errorType, message }, this.run.id)), false)
+  }
+}
+
+const INTERRUPTED_MESSAGE =
+  'Background stream processing was interrupted before completion. Please retry.'

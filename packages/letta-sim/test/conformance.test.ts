@@ -23,8 +23,16 @@ import {
 } from '../src/index.ts'
 
 const REAL_DIR = join(import.meta.dir, '../fixtures/real')
+/** The keepalive of pingSim: the recordings' 2 s, shortened. */
+const PING_MS = 100
 
-type Exchange = { status: number; contentType: string; json?: unknown; sse?: string[] }
+type Exchange = {
+  request?: { body?: unknown }
+  status: number
+  contentType: string
+  json?: unknown
+  sse?: string[]
+}
 
 const real = (name: string): Exchange =>
   JSON.parse(readFileSync(join(REAL_DIR, `${name}.json`), 'utf8')) as Exchange
@@ -56,11 +64,6 @@ const KNOWN_DIFFERENCES: Record<string, string[]> = {
     '$.tools: empty in letta-sim',
   ],
   agent_list_by_tags: AGENT_DIFFERENCES('$[0]'),
-  run_after_cancel: [
-    // Letta records the run type and the request's message options.
-    '$.metadata: object in Letta, null in letta-sim',
-    '$.request_config: object in Letta, null in letta-sim',
-  ],
 }
 
 /*
@@ -249,6 +252,48 @@ function compareStreams(realEvents: string[], simEvents: string[]): string[] {
   return lines
 }
 
+/** Cases whose keepalive pings were recorded on purpose (Letta ran with a 2 s keepalive). */
+const KEEPALIVE_CASES = new Set([
+  'background_keepalive_stream',
+  'background_resume_past_end',
+  'keepalive_stream',
+])
+
+/**
+ * The `seq_id`s a stream shows, frame by frame: `@n` for the first number (n above the
+ * request's `starting_after`), then `+1` for the next number, `+n` for a jump (chunks that
+ * show no number took some), `=` for a repeat; repeats collapsed as in `sequence`. Keepalive
+ * pings (a repeated number) are left out unless the case recorded them on purpose.
+ */
+function seqSequence(list: Frame[], startingAfter: number, keepalives: boolean): string {
+  const out: string[] = []
+  let previous: number | undefined
+  for (const frame of list) {
+    const seq = frame.data === '[DONE]' ? null : (frame.data as { seq_id?: unknown }).seq_id
+    let mark = ''
+    if (typeof seq === 'number') {
+      const step = seq - (previous ?? startingAfter)
+      mark = previous === undefined ? `@${step}` : step === 0 ? '=' : `+${step}`
+      previous = seq
+    }
+    if (mark === '=' && kind(frame) === 'ping' && !keepalives) continue
+    const token = `${kind(frame)}${mark}`
+    if (out.at(-1) !== token) out.push(token)
+  }
+  return out.join(' ')
+}
+
+const startingAfterOf = (exchange: Exchange): number =>
+  Number((exchange.request?.body as { starting_after?: unknown } | undefined)?.starting_after ?? 0)
+
+/** Lists whose length is the point: how many runs a case left, how many messages a thread has. */
+const COUNTED_CASES = new Set([
+  'background_agent_runs',
+  'background_runs_after_retry',
+  'background_without_redis_messages',
+  'background_without_redis_runs',
+])
+
 function compareExchanges(name: string, realExchange: Exchange, simExchange: Exchange): string[] {
   const lines: string[] = []
   if (realExchange.status !== simExchange.status) {
@@ -261,7 +306,25 @@ function compareExchanges(name: string, realExchange: Exchange, simExchange: Exc
   }
   if (realExchange.sse || simExchange.sse) {
     lines.push(...compareStreams(realExchange.sse ?? [], simExchange.sse ?? []))
+    const keepalives = KEEPALIVE_CASES.has(name)
+    const realSeq = seqSequence(
+      frames(realExchange.sse ?? []),
+      startingAfterOf(realExchange),
+      keepalives,
+    )
+    const simSeq = seqSequence(
+      frames(simExchange.sse ?? []),
+      startingAfterOf(simExchange),
+      keepalives,
+    )
+    if (realSeq !== simSeq) lines.push(`seq_id: ${realSeq} in Letta, ${simSeq} in letta-sim`)
   } else {
+    const [realList, simList] = [realExchange.json, simExchange.json]
+    if (COUNTED_CASES.has(name) && Array.isArray(realList) && Array.isArray(simList)) {
+      if (realList.length !== simList.length) {
+        lines.push(`$: ${realList.length} items in Letta, ${simList.length} in letta-sim`)
+      }
+    }
     lines.push(...compare(realExchange.json, simExchange.json, '$', SUBSET_CASES.has(name)))
   }
   return lines
@@ -271,23 +334,34 @@ function compareExchanges(name: string, realExchange: Exchange, simExchange: Exc
 // The same calls, to letta-sim
 
 let sim: LettaSim
+/** Like the Letta the background cases were recorded on: a short keepalive (100 ms for 2 s). */
+let pingSim: LettaSim
+/** Like the Letta without Redis. */
+let plainSim: LettaSim
+
+/** `on`: the sim to ask (default `sim`); `readForMs`: cut a stream that is still open then. */
+type ExchangeOptions = { on?: LettaSim; readForMs?: number }
 
 async function exchange(
   method: string,
   path: string,
   body?: unknown,
   onEvent?: (event: string) => Promise<void>,
+  options: ExchangeOptions = {},
 ): Promise<Exchange> {
-  const response = await fetch(`${sim.url}${path}`, {
+  const response = await fetch(`${(options.on ?? sim).url}${path}`, {
     method,
     headers: SDK_HEADERS,
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: options.readForMs === undefined ? undefined : AbortSignal.timeout(options.readForMs),
   })
+  const request = { body }
   const contentType = response.headers.get('content-type') ?? ''
   if (contentType.startsWith('text/event-stream')) {
-    return { status: response.status, contentType, sse: await readRawEvents(response, onEvent) }
+    const sse = await readRawEvents(response, onEvent)
+    return { request, status: response.status, contentType, sse }
   }
-  return { status: response.status, contentType, json: await response.json() }
+  return { request, status: response.status, contentType, json: await response.json() }
 }
 
 const send = (content: unknown, extra: Record<string, unknown> = {}) => ({
@@ -298,10 +372,29 @@ const send = (content: unknown, extra: Record<string, unknown> = {}) => ({
   ...extra,
 })
 
-async function newAgent(user: string) {
-  const created = await exchange('POST', '/v1/agents/', recordedAgentBody(user))
+async function newAgent(user: string, on = sim) {
+  const created = await exchange('POST', '/v1/agents/', recordedAgentBody(user), undefined, { on })
   return { id: (created.json as { id: string }).id, created }
 }
+
+async function newConversation(agentId: string, on = sim): Promise<string> {
+  const path = `/v1/conversations/?agent_id=${agentId}`
+  const created = await exchange('POST', path, {}, undefined, { on })
+  return (created.json as { id: string }).id
+}
+
+/** A new agent's new conversation: the agent, and the path its messages go to. */
+async function newThread(user: string, on = sim) {
+  const agentId = (await newAgent(user, on)).id
+  const conversationId = await newConversation(agentId, on)
+  return { agentId, messages: `/v1/conversations/${conversationId}/messages` }
+}
+
+/** `exchange` on another sim. */
+const askOn =
+  (on: LettaSim) =>
+  (method: string, path: string, body?: unknown, readForMs?: number): Promise<Exchange> =>
+    exchange(method, path, body, undefined, { on, readForMs })
 
 /** What the real recording's plain answer is: a thought, then the answer, from one LLM call. */
 function reasoningThenAnswer(): Step[] {
@@ -496,6 +589,181 @@ async function driveSim(): Promise<Record<string, Exchange>> {
     },
   )
   Object.assign(out, await driveApprovals(), await driveImages(), await driveFolders())
+  Object.assign(out, await driveBackground(), await driveKeepalives(), await driveWithoutRedis())
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Background mode
+
+const background = (content: unknown, extra: Record<string, unknown> = {}) =>
+  send(content, { background: true, ...extra })
+const seqOf = (event: string): number => Number(/"seq_id":(\d+)/.exec(event)?.[1] ?? 0)
+const lastSeq = (answer: Exchange): number => Math.max(0, ...(answer.sse ?? []).map(seqOf))
+const runIdOf = (answer: Exchange): string =>
+  /"run_id":"(run-[0-9a-f-]+)"/.exec(answer.sse?.join('\n') ?? '')?.[1] ?? ''
+const resume = (runId: string) => `/v1/runs/${runId}/stream`
+const UNKNOWN_RUN = 'run-00000000-0000-4000-8000-000000000000'
+
+/** The Redis cases that show no keepalive ping, on the sim's own 50 s keepalive. */
+async function driveBackground(): Promise<Record<string, Exchange>> {
+  const out: Record<string, Exchange> = {}
+  const { agentId, messages } = await newThread('rec-background')
+  sim.enqueue(reasoningThenAnswer())
+  out.background_stream = await exchange('POST', messages, background('Hi'))
+  const runId = runIdOf(out.background_stream)
+  const last = lastSeq(out.background_stream)
+  out.background_resume_from_start = await exchange('POST', resume(runId), { starting_after: 0 })
+  out.background_resume_after_message = await exchange('POST', resume(runId), {
+    starting_after: 3,
+  })
+  out.background_resume_after_last_message = await exchange('POST', resume(runId), {
+    starting_after: last,
+  })
+  sim.enqueue(tokenStream({ tokens: 2 }))
+  const foreground = await exchange('POST', messages, send('Hi again'))
+  out.background_resume_foreground_run = await exchange('POST', resume(runIdOf(foreground)), {
+    starting_after: 0,
+  })
+  sim.enqueue(errorBeforeOutput({ errorType: 'llm_rate_limit' }))
+  out.background_error_stream = await exchange('POST', messages, background('Hi'))
+  out.background_run_after_error = await exchange(
+    'GET',
+    `/v1/runs/${runIdOf(out.background_error_stream)}`,
+  )
+  sim.enqueue(errorBeforeOutput({ errorType: 'llm_rate_limit' }))
+  const failed = await exchange('POST', messages, send('Hi'))
+  out.run_after_error = await exchange('GET', `/v1/runs/${runIdOf(failed)}`)
+  Object.assign(out, await driveBusyConversation(), await driveBusyAgent())
+
+  const cancelId = await newConversation(agentId)
+  sim.enqueue(tokenStream({ tokens: 300, tokensPerSecond: 50 }))
+  let cancelling = false
+  out.background_cancelled_stream = await exchange(
+    'POST',
+    `/v1/conversations/${cancelId}/messages`,
+    background('Long'),
+    async (event) => {
+      if (cancelling || seqOf(event) < 8) return
+      cancelling = true
+      out.background_cancel = await exchange('POST', `/v1/conversations/${cancelId}/cancel`, {})
+    },
+  )
+  const cancelled = runIdOf(out.background_cancelled_stream)
+  out.background_run_after_cancel = await exchange('GET', `/v1/runs/${cancelled}`)
+  out.background_resume_after_cancel = await exchange('POST', resume(cancelled), {
+    starting_after: 3,
+  })
+  out.background_resume_unknown_run = await exchange('POST', resume(UNKNOWN_RUN), {
+    starting_after: 0,
+  })
+  out.run_unknown = await exchange('GET', `/v1/runs/${UNKNOWN_RUN}`)
+  return out
+}
+
+/** While a background run streams in a conversation: a resume, a second send, a retry. */
+async function driveBusyConversation(): Promise<Record<string, Exchange>> {
+  const out: Record<string, Exchange> = {}
+  const { agentId, messages } = await newThread('rec-background-busy')
+  const body = background('Long')
+  sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 300 }))
+  let during: Promise<Exchange[]> | undefined
+  out.background_live_stream = await exchange('POST', messages, body, async (event) => {
+    if (during || seqOf(event) < 8) return
+    during = Promise.all([
+      exchange('POST', resume(runIdOf({ ...out, status: 0, contentType: '', sse: [event] })), {
+        starting_after: 5,
+      }),
+      exchange('POST', messages, background('Are you there?')),
+      exchange('POST', messages, body),
+    ])
+  })
+  const [resumed, busy, retry] = (await during) ?? []
+  Object.assign(out, {
+    background_resume_mid_run: resumed,
+    background_conversation_busy: busy,
+    background_same_otid_retry: retry,
+  })
+  out.background_same_otid_retry_after_done = await exchange('POST', messages, body)
+  out.background_runs_after_retry = await exchange('GET', `/v1/runs/?agent_id=${agentId}`)
+  return out
+}
+
+/** The agent's own thread has no lock: a second send and a retry each start a run. */
+async function driveBusyAgent(): Promise<Record<string, Exchange>> {
+  const out: Record<string, Exchange> = {}
+  const agent = await newAgent('rec-background-agent')
+  const messages = `/v1/agents/${agent.id}/messages`
+  const body = background('Long')
+  sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 300 }))
+  let started = false
+  await exchange('POST', messages, body, async (event) => {
+    if (started || seqOf(event) < 4) return
+    started = true
+    sim.enqueue(tokenStream({ tokens: 1 }))
+    out.background_agent_second_send = await exchange('POST', messages, background('Another'))
+    sim.enqueue(tokenStream({ tokens: 30, tokensPerSecond: 300 }))
+    out.background_agent_same_otid_retry = await exchange('POST', messages, body)
+  })
+  sim.enqueue(tokenStream({ tokens: 1 }))
+  out.background_agent_stream_without_pings = await exchange(
+    'POST',
+    messages,
+    background('Hi', { include_pings: false }),
+  )
+  out.background_agent_runs = await exchange('GET', `/v1/runs/?agent_id=${agent.id}`)
+  return out
+}
+
+/** The cases recorded for their keepalive pings, on a sim whose keepalive is as short. */
+async function driveKeepalives(): Promise<Record<string, Exchange>> {
+  const out: Record<string, Exchange> = {}
+  const ask = askOn(pingSim)
+  const { messages } = await newThread('rec-background', pingSim)
+  const afterSilence = () => [{ sleep: PING_MS * 1.5 }, ...tokenStream({ tokens: 3 })]
+  pingSim.enqueue(afterSilence())
+  out.background_keepalive_stream = await ask('POST', messages, background('Hi'))
+  pingSim.enqueue(afterSilence())
+  out.keepalive_stream = await ask('POST', messages, send('Hi'))
+  pingSim.enqueue(tokenStream({ tokens: 2 }))
+  const finished = await ask('POST', messages, background('Hi'))
+  out.background_resume_past_end = await ask(
+    'POST',
+    resume(runIdOf(finished)),
+    { starting_after: lastSeq(finished) + 3 },
+    PING_MS * 2.5,
+  )
+  return out
+}
+
+/** Background mode on a Letta without Redis: refused, and what that leaves behind. */
+async function driveWithoutRedis(): Promise<Record<string, Exchange>> {
+  const out: Record<string, Exchange> = {}
+  const ask = askOn(plainSim)
+  const { agentId, messages } = await newThread('rec-background-plain', plainSim)
+  const body = background('Hi')
+  out.background_without_redis = await ask('POST', messages, body)
+  out.background_without_redis_agent = await ask(
+    'POST',
+    `/v1/agents/${agentId}/messages`,
+    background('Hi'),
+  )
+  out.background_without_redis_runs = await ask('GET', `/v1/runs/?agent_id=${agentId}`)
+  const [refused] = out.background_without_redis_runs.json as Array<{ id: string }>
+  out.background_resume_without_redis = await ask('POST', resume(refused?.id ?? UNKNOWN_RUN), {
+    starting_after: 0,
+  })
+  plainSim.enqueue(tokenStream({ tokens: 3 }))
+  out.background_without_redis_fallback_stream = await ask('POST', messages, {
+    ...body,
+    background: false,
+  })
+  out.background_without_redis_messages = await ask('GET', `${messages}?order=asc`)
+  out.background_resume_foreground_without_redis = await ask(
+    'POST',
+    resume(runIdOf(out.background_without_redis_fallback_stream)),
+    { starting_after: 0 },
+  )
   return out
 }
 
@@ -756,12 +1024,13 @@ let simulated: Record<string, Exchange> = {}
 
 beforeAll(async () => {
   // What the kit offers: its fake model by proxy, and OpenAI's embeddings at the same endpoint.
-  sim = await startLettaSim({
-    models: { llm: ['openai-proxy/gpt-4o-mini'], embedding: ['openai/text-embedding-3-small'] },
-  })
+  const models = { llm: ['openai-proxy/gpt-4o-mini'], embedding: ['openai/text-embedding-3-small'] }
+  sim = await startLettaSim({ models })
+  pingSim = await startLettaSim({ models, pingIntervalMs: PING_MS })
+  plainSim = await startLettaSim({ models, redis: false })
   simulated = await driveSim()
 })
-afterAll(() => sim.stop())
+afterAll(() => Promise.all([sim.stop(), pingSim.stop(), plainSim.stop()]))
 
 describe('letta-sim answers like the real Letta 0.16.8', () => {
   test('every recorded exchange is replayed against the sim', () => {
