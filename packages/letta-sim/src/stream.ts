@@ -128,11 +128,6 @@ class SseStream extends Player {
       if (playback.interruption) break
       if ('drop' in step) {
         await this.settle()
-        // A kept run does not depend on its reader: only this connection breaks.
-        if (this.run.log) {
-          this.cutReader()
-          continue
-        }
         dropped = true
         break
       }
@@ -152,16 +147,6 @@ class SseStream extends Player {
       this.drained = wake
     })
     this.drained = undefined
-  }
-
-  /** The reader's connection breaks mid-way, as a network fault does; the run plays on. */
-  private cutReader(): void {
-    this.readerGone = true
-    try {
-      this.controller?.error()
-    } catch {
-      // Already closed by the client.
-    }
   }
 
   /** Waits until everything written so far has left the queue and had time to be sent. */
