@@ -40,6 +40,10 @@ function lettaMessage(message: unknown): string | undefined {
 function lettaStreamError(payload: LettaErrorPayload): ErrorBody {
   const message = lettaMessage(payload.message)
   if (payload.error_type === 'llm_rate_limit') return errorBody('rate_limited', message)
+  // Letta's processor of a kept run says the run's stream broke off (it ended without a stop
+  // reason, or Letta was interrupted): the person reads that the connection was lost.
+  if (payload.error_type === 'stream_incomplete' || payload.error_type === 'stream_task_cancelled')
+    return errorBody('stream_interrupted')
   return errorBody('agent_error', message)
 }
 

@@ -112,6 +112,10 @@ type LettaInput = MessageCreate | ApprovalCreate
 const isApproval = (message: LettaInput): boolean =>
   'type' in message && message.type === 'approval'
 
+/** The message as part of a new request (Letta deduplicates requests by their messages' otids). */
+const withFreshOtid = (message: LettaInput): LettaInput =>
+  'otid' in message && message.otid ? { ...message, otid: crypto.randomUUID() } : message
+
 /** Decoded bytes of base64 text. */
 const decodedBytes = (data: string): number =>
   Math.floor((data.length * 3) / 4) - (data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0)
@@ -754,7 +758,9 @@ export class ChatService {
           if (!denial) throw error
           mapper.restart()
           cursor.restart()
-          messages = [denial, ...input]
+          // A new request: with the refused one's otids, Letta (with Redis) would answer it as
+          // a retry of that request, with its stream.
+          messages = [denial, ...input.map(withFreshOtid)]
           this.deps.metrics.approvalDecided('left_open')
         }
       }
