@@ -95,7 +95,7 @@ export function caseChart(name: string, history: HistoryEntry[]): string | undef
     const path = points.map((point) => `${x(point.runIndex)},${y.at(point.value)}`).join(' ')
     const dots = points.map(
       (point) =>
-        `<circle cx="${x(point.runIndex)}" cy="${y.at(point.value)}" r="3.5"><title>${xmlText(`${key}: ${formatFigure(point.value)} ${latest.unit} (${point.run.date.slice(0, 10)}, ${point.run.commit})`)}</title></circle>`,
+        `<circle cx="${x(point.runIndex)}" cy="${y.at(point.value)}" r="3.5"><title>${xmlText(`${key}: ${formatFigure(point.value)} ${latest.unit} (${point.run.date.slice(0, 10)}, ${point.run.commit}, load ${point.run.loadAtStart} at start)`)}</title></circle>`,
     )
     return `<g stroke="${colour(key, index)}" fill="${colour(key, index)}"><polyline points="${path}" fill="none" stroke-width="2"/>${dots.join('')}</g>`
   })

@@ -15,6 +15,11 @@ export type HistoryEntry = {
   /** Whether the work tree had uncommitted changes: the figures are then not the commit's. */
   dirty: boolean
   cores: number
+  /**
+   * The machine's 1-minute load average as the run began: other work on the same cores (a test
+   * run beside the bench) slows every contender, and this tells such a run from a regression.
+   */
+  loadAtStart: number
   bun: string
   /** The peer's stack as it reported it (versions, event loop, HTTP parser). */
   peer?: Record<string, unknown>

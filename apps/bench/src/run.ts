@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { stallAfter, tokenStream } from '@letta-openwebui/letta-sim'
 import { startRedis } from '@letta-openwebui/local-redis'
@@ -556,6 +557,9 @@ async function idleRow(sim: Child, bridge: Child) {
   })().finally(() => floor.stop())
   results.idle_streams_floor = bare
   log(`${PEER_IDLE_STREAMS} idle streams through the peer…`)
+  // Stall scenarios of streams the floor failed to open are still queued: they must not answer
+  // the peer's first messages (which would then never end). The peer creates its own agents.
+  await fetch(`${sim.url}/_sim/reset`, { method: 'POST' })
   const peer = await withPeer(sim, async (peer) => {
     await warmUsers(sim, peer, PEER_IDLE_STREAMS, 'idle')
     return holdIdleStreams(sim, peer, PEER_IDLE_STREAMS, (i, signal) =>
@@ -724,6 +728,7 @@ async function redisRows() {
 
 async function main() {
   const started = wallClock()
+  const [loadAtStart = Number.NaN] = loadavg()
   await withStack({}, async (sim, bridge) => {
     if (wanted('latency')) await latencyRows(sim, bridge)
     if (wanted('ttft')) await firstTokenRows(sim, bridge)
@@ -747,7 +752,7 @@ async function main() {
         `| ${row.case} | ${row.direct} | ${row.bridge} | ${row.added} | ${row.target} | ${row.met === null ? '' : row.met ? 'yes' : '**no**'} |`,
     ),
   ].join('\n')
-  const machine = `${navigator.hardwareConcurrency} cores, Bun ${Bun.version}${peerStack ? `; the peer: FastAPI ${peerStack.fastapi}, uvicorn ${peerStack.uvicorn} on ${peerStack.loop} and ${peerStack.http}, httpx ${peerStack.httpx}` : ''}`
+  const machine = `${navigator.hardwareConcurrency} cores (load average ${round(loadAtStart, 1)} as the run began), Bun ${Bun.version}${peerStack ? `; the peer: FastAPI ${peerStack.fastapi}, uvicorn ${peerStack.uvicorn} on ${peerStack.loop} and ${peerStack.http}, httpx ${peerStack.httpx}` : ''}`
   process.stdout.write(`\n${table}\n\n${machine}; ${round((wallClock() - started) / 1000, 0)} s\n`)
   const dir = join(import.meta.dir, '../../../bench/results')
   mkdirSync(dir, { recursive: true })
@@ -762,16 +767,17 @@ async function main() {
   if (asked.length > 0) return
   writeFileSync(join(dir, 'latest.json'), report)
   writeFileSync(join(dir, 'latest.md'), `${table}\n`)
-  recordHistory(dir)
+  recordHistory(dir, loadAtStart)
 }
 
 /** A full run joins the history, and each charted case's SVG is drawn again from all of it. */
-function recordHistory(dir: string) {
+function recordHistory(dir: string, loadAtStart: number) {
   const file = join(dir, 'history.jsonl')
   appendHistory(file, {
     date: new Date().toISOString(),
     ...gitState(),
     cores: navigator.hardwareConcurrency,
+    loadAtStart,
     bun: Bun.version,
     peer: peerStack,
     cases: figures,
