@@ -7,7 +7,7 @@ import { caseChart } from './chart.ts'
 import type { StreamRecord } from './clients.ts'
 import { createSimAgent, enqueue, openUnread, pool, readBridge, readDirect } from './clients.ts'
 import { FIREHOSE_MESSAGE } from './firehose.ts'
-import type { CaseFigures } from './history.ts'
+import type { CaseFigures, HistoryEntry } from './history.ts'
 import { appendHistory, gitState, readHistory } from './history.ts'
 import { measureConcurrentPipes, measurePipeCost } from './pipe-cost.ts'
 import { cpuMs, cpuPercent, openFileHardLimit, rssBytes } from './proc.ts'
@@ -729,6 +729,8 @@ async function redisRows() {
 async function main() {
   const started = wallClock()
   const [loadAtStart = Number.NaN] = loadavg()
+  // Before the run writes bench/results/latest.*, which would count as uncommitted changes.
+  const git = gitState()
   await withStack({}, async (sim, bridge) => {
     if (wanted('latency')) await latencyRows(sim, bridge)
     if (wanted('ttft')) await firstTokenRows(sim, bridge)
@@ -767,19 +769,21 @@ async function main() {
   if (asked.length > 0) return
   writeFileSync(join(dir, 'latest.json'), report)
   writeFileSync(join(dir, 'latest.md'), `${table}\n`)
-  recordHistory(dir, loadAtStart)
+  recordHistory(dir, { loadAtStart, ...git })
 }
 
 /** A full run joins the history, and each charted case's SVG is drawn again from all of it. */
-function recordHistory(dir: string, loadAtStart: number) {
+function recordHistory(dir: string, run: Pick<HistoryEntry, 'loadAtStart' | 'commit' | 'dirty'>) {
   const file = join(dir, 'history.jsonl')
   appendHistory(file, {
     date: new Date().toISOString(),
-    ...gitState(),
+    ...run,
     cores: navigator.hardwareConcurrency,
-    loadAtStart,
     bun: Bun.version,
-    peer: peerStack,
+    // Its URL changes every run: only its stack is history.
+    peer:
+      peerStack &&
+      Object.fromEntries(Object.entries(peerStack).filter(([key]) => key !== 'peerUrl')),
     cases: figures,
   })
   const history = readHistory(file)
