@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 
-export type Child = { url: string; pid: number; stop(): Promise<void> }
+export type Child = {
+  url: string
+  pid: number
+  /** The JSON line that announced the URL: what else the process said about itself. */
+  announced: Record<string, unknown>
+  stop(): Promise<void>
+}
 
 /** Spawns a process that logs JSON lines and waits for the line that carries its URL. */
 async function spawnService(
@@ -20,6 +26,7 @@ async function spawnService(
   const decoder = new TextDecoder()
   let buffer = ''
   let url: string | undefined
+  let announced: Record<string, unknown> = {}
   while (!url) {
     const { value, done } = await reader.read()
     if (done) throw new Error(`${command.join(' ')} exited before it was ready`)
@@ -28,7 +35,10 @@ async function spawnService(
     buffer = lines.pop() ?? ''
     for (const line of lines) {
       try {
-        url ??= urlOf(JSON.parse(line))
+        const entry = JSON.parse(line)
+        if (url) continue
+        url = urlOf(entry)
+        if (url) announced = entry
       } catch {}
     }
   }
@@ -40,6 +50,7 @@ async function spawnService(
   return {
     url,
     pid: child.pid,
+    announced,
     async stop() {
       child.kill('SIGTERM')
       await child.exited
@@ -81,5 +92,21 @@ export function startFloorProxy(upstream: string): Promise<Child> {
     ['bun', '--smol', join(import.meta.dir, 'floor-proxy.ts')],
     { UPSTREAM_URL: upstream, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' },
     (entry) => (typeof entry.floorUrl === 'string' ? entry.floorUrl : undefined),
+  )
+}
+
+/**
+ * The peer: the classic Python proxy users would otherwise pick (peer/peer.py), speaking the
+ * bridge's protocol to letta-sim, run with the Python scripts/bench-python-env.sh provides.
+ */
+export function startPeerProcess(lettaUrl: string, key: string): Promise<Child> {
+  return spawnService(
+    [
+      join(ROOT, 'scripts/bench-python-env.sh'),
+      'python3',
+      join(import.meta.dir, '../peer/peer.py'),
+    ],
+    { LETTA_BASE_URL: lettaUrl, BRIDGE_API_KEY: key },
+    (entry) => (typeof entry.peerUrl === 'string' ? entry.peerUrl : undefined),
   )
 }
