@@ -30,16 +30,7 @@ ensure() {
   local packages=(python3-fastapi python3-starlette python3-pydantic python3-typing-extensions
     python3-anyio python3-sniffio python3-idna python3-uvicorn python3-asgiref python3-h11
     python3-click python3-httpx python3-httpcore python3-certifi python3-rfc3986)
-  local download
-  download=$(mktemp -d)
-  # shellcheck disable=SC2064
-  trap "rm -rf '$download'" EXIT
-  if ! (cd "$download" && apt-get download "${packages[@]}" >/dev/null 2>&1); then
-    apt-get update -qq >/dev/null
-    (cd "$download" && apt-get download "${packages[@]}" >/dev/null)
-  fi
-  mkdir -p "$deps"
-  for deb in "$download"/*.deb; do dpkg -x "$deb" "$deps"; done
+  "$root/scripts/unpack-debs.sh" "$deps" "${packages[@]}"
   if ! python3 -c "$ready"; then
     echo "bench-python-env: python3 still cannot import fastapi, uvicorn and httpx" >&2
     return 1

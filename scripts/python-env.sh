@@ -32,14 +32,7 @@ done
 python3 -c 'import pytest' 2>/dev/null || packages+=(python3-pytest python3-pluggy python3-iniconfig python3-packaging)
 python3 -c 'import pydantic, sys; sys.exit(0 if pydantic.VERSION.startswith("2.") else 1)' 2>/dev/null \
   || packages+=(python3-pydantic python3-pydantic-core python3-annotated-types)
-download=$(mktemp -d)
-trap 'rm -rf "$download"' EXIT
-if ! (cd "$download" && apt-get download "${packages[@]}" >/dev/null 2>&1); then
-  apt-get update -qq >/dev/null
-  (cd "$download" && apt-get download "${packages[@]}" >/dev/null)
-fi
-mkdir -p "$deps"
-for deb in "$download"/*.deb; do dpkg -x "$deb" "$deps"; done
+"$root/scripts/unpack-debs.sh" "$deps" "${packages[@]}"
 if ! python3 -c "$ready"; then
   echo "python-env: python3 still cannot import pydantic 2, aiohttp and pytest" >&2
   exit 1
