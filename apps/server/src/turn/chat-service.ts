@@ -5,6 +5,7 @@ import type {
   Attachment,
   BridgeEvent,
   ChatRequest,
+  ChatUser,
   ErrorBody,
   RunPoint,
   StopReason,
@@ -38,6 +39,7 @@ import { leaseKey } from '../replicas/leases.ts'
 import type { RunReaders } from '../replicas/run-readers.ts'
 import { SharedStateUnavailable } from '../replicas/shared-store.ts'
 import type { AgentTemplate, TemplateCatalog } from '../templates.ts'
+import type { ChatKey } from '../threads/thread-store.ts'
 import type { PreparedTurn, ThreadDirectory } from '../threads/threads.ts'
 import { inlineFiles } from './attached-files.ts'
 import { IdleWatchdog } from './idle-watchdog.ts'
@@ -115,6 +117,14 @@ const isApproval = (message: LettaInput): boolean =>
 /** The message as part of a new request (Letta deduplicates requests by their messages' otids). */
 const withFreshOtid = (message: LettaInput): LettaInput =>
   'otid' in message && message.otid ? { ...message, otid: crypto.randomUUID() } : message
+
+/** The OpenWebUI chat a request belongs to, if any: its thread is one Letta conversation. */
+const chatOf = (request: ChatRequest, template: string): ChatKey | undefined =>
+  request.chatId ? { userId: request.user.id, template, chatId: request.chatId } : undefined
+
+/** The lease that lets one message at a time run in a chat's thread. */
+const chatLeaseKey = (chat: ChatKey): string =>
+  leaseKey('chat', chat.template, chat.userId, chat.chatId)
 
 /** Decoded bytes of base64 text. */
 const decodedBytes = (data: string): number =>
@@ -286,13 +296,11 @@ export class ChatService {
         const waits = AbortSignal.any([signal, ended.signal])
         const agentId = await abortable(this.deps.agents.resolve(request.user, template), waits)
         log.agentId = agentId
-        const chat = request.chatId
-          ? { userId: request.user.id, template, chatId: request.chatId }
-          : undefined
+        const chat = chatOf(request, template)
         // Taken before the thread is looked up, so two first messages of a chat make one thread.
         const chatLock =
           chat && this.deps.threads.conversations !== false
-            ? await this.claim(leaseKey('chat', template, chat.userId, chat.chatId), 'chat_busy')
+            ? await this.claim(chatLeaseKey(chat), 'chat_busy')
             : undefined
         let prepared: PreparedTurn
         let held: Lease
@@ -552,21 +560,14 @@ export class ChatService {
     signal: AbortSignal,
     deadline: AbortSignal,
   ): AsyncGenerator<BridgeEvent[]> {
-    const waits = AbortSignal.any([signal, deadline])
-    const agentId = await abortable(this.deps.agents.resolve(request.user, template), waits)
+    const owned = await abortable(
+      this.ownRun(request.user, template, point.runId),
+      AbortSignal.any([signal, deadline]),
+    )
+    if (!owned) throw new TurnFailure(errorBody('resume_failed'))
+    const { agentId, run } = owned
     log.agentId = agentId
-    const run = await abortable(
-      this.deps.letta.runs.retrieve(point.runId, { maxRetries: 0 }),
-      waits,
-    ).catch((error: unknown) => {
-      if (isNotFound(error)) throw new TurnFailure(errorBody('resume_failed'))
-      throw error
-    })
-    // Only the person's own agent's runs: an id from elsewhere names nothing to them.
-    if (run.agent_id !== agentId) throw new TurnFailure(errorBody('resume_failed'))
-    const chat = request.chatId
-      ? { userId: request.user.id, template, chatId: request.chatId }
-      : undefined
+    const chat = chatOf(request, template)
     const conversationId = run.conversation_id ?? undefined
     const prepared = request.approvals
       ? await this.deps.threads.prepareApproval(chat, agentId)
@@ -580,10 +581,7 @@ export class ChatService {
     if (!prepared) throw new TurnFailure(errorBody('resume_failed'))
     log.conversationId = conversationId
     log.thread = 'resume'
-    const key =
-      chat && conversationId
-        ? leaseKey('chat', template, chat.userId, chat.chatId)
-        : leaseKey('agent', agentId)
+    const key = chat && conversationId ? chatLeaseKey(chat) : leaseKey('agent', agentId)
     const held = await this.deps.leases.take(key)
     if (held) this.held.add(held)
     cursor.runId = point.runId
@@ -600,11 +598,10 @@ export class ChatService {
     // A run Letta does not keep was cancelled when its stream closed.
     if (!point) return
     const template = request.template ?? this.deps.templates.defaultTemplate
-    const agentId = await this.deps.agents.resolve(request.user, template)
-    const run = await this.deps.letta.runs.retrieve(point.runId, { maxRetries: 0 }).catch(() => {
-      return undefined
-    })
-    if (!run || run.agent_id !== agentId) return
+    // Best effort: a stop Letta cannot take now is the resume window's to end.
+    const owned = await this.ownRun(request.user, template, point.runId).catch(() => undefined)
+    if (!owned) return
+    const { agentId, run } = owned
     const outcome = await this.canceller.cancel({
       agentId,
       conversationId: run.conversation_id ?? undefined,
@@ -613,6 +610,21 @@ export class ChatService {
     })
     this.deps.metrics.cancelled(outcome)
     this.deps.logger.info('stopped', { userId: request.user.id, runId: point.runId, outcome })
+  }
+
+  /**
+   * The run with this id, with the person's agent, if the run is that agent's; undefined for a
+   * run Letta does not know or someone else's (an id from elsewhere names nothing to them).
+   */
+  private async ownRun(user: ChatUser, template: string, runId: string) {
+    const agentId = await this.deps.agents.resolve(user, template)
+    const run = await this.deps.letta.runs
+      .retrieve(runId, { maxRetries: 0 })
+      .catch((error: unknown) => {
+        if (isNotFound(error)) return undefined
+        throw error
+      })
+    return run?.agent_id === agentId ? { agentId, run } : undefined
   }
 
   /**
@@ -692,7 +704,7 @@ export class ChatService {
           try {
             for await (const frames of lettaFrames(response)) {
               watchdog.touch()
-              let events: BridgeEvent[] = []
+              const events: BridgeEvent[] = []
               for (const frame of frames) {
                 cursor.saw(frame)
                 const mapped = mapper.map(frame)
@@ -705,7 +717,8 @@ export class ChatService {
                   // Sent while the bridge began shutting down: handed over as soon as it can be.
                   if (this.handover.signal.aborted) onHandover()
                 }
-                events = events.concat(cursor.number(mapped))
+                // Appended in place: a read may bring hundreds of frames.
+                events.push(...cursor.number(mapped))
               }
               if (events.length === 0) continue
               if (!tokenSeen && events.some((event) => TOKEN_EVENTS.has(event.event))) {
@@ -821,7 +834,7 @@ export class ChatService {
         if (!needsRedis(error)) throw error
         if (this.background === undefined) {
           this.deps.logger.warn(
-            'Letta has no Redis: an answer whose connection breaks cannot be resumed (set RESUMABLE_STREAMS=off to stop asking)',
+            'Letta has no Redis: an answer whose connection breaks cannot be resumed (set RESUMABLE_STREAMS=false to stop asking)',
           )
         }
         this.background = false
