@@ -1524,12 +1524,10 @@ class Pipe:
         finished = False
         async with aiohttp.ClientSession(timeout=timeout) as session:
             try:
+                # Only a resumable last id ever leads to a second connection (see below).
                 for attempt in range(RESUME_ATTEMPTS + 1):
-                    resuming = _resumable(last_id)
                     try:
-                        async for name, data, event_id in self._one_connection(
-                            session, request, deadline, last_id if resuming else None
-                        ):
+                        async for name, data, event_id in self._one_connection(session, request, deadline, last_id):
                             last_id = event_id or last_id
                             if name == EVENT_DONE:
                                 finished = True
