@@ -11,6 +11,8 @@ import type { StreamCounters } from './runs.ts'
 export const RUN_LOG_MAX_CHUNKS = 10_000
 /** Letta's writer also flushes once this many chunks wait (RedisSSEStreamWriter.flush_size). */
 const FLUSH_SIZE = 50
+/** How far past RUN_LOG_MAX_CHUNKS a log grows before its oldest chunks are dropped. */
+const TRIM_STEP = 1_000
 
 type Chunk = { seq: number; text: string; complete: boolean }
 
@@ -64,7 +66,9 @@ export class RunLog {
     this.chunks.push(...this.pending)
     this.pending = []
     this.lastFlushAt = performance.now()
-    if (this.chunks.length > RUN_LOG_MAX_CHUNKS) {
+    // Trimmed in steps, like XADD's approximate maxlen: one splice per step, not one per chunk
+    // (a shift of 10,000 chunks for every chunk of a long answer).
+    if (this.chunks.length > RUN_LOG_MAX_CHUNKS + TRIM_STEP) {
       this.chunks.splice(0, this.chunks.length - RUN_LOG_MAX_CHUNKS)
     }
     for (const listener of this.listeners) listener()
@@ -134,31 +138,47 @@ export function readLog(log: RunLog | undefined, options: LogReaderOptions): Log
       schedulePing()
     }, options.pingIntervalMs)
   }
+  // The chunks readable since the last pass go out in one write (what Redis' XREAD hands
+  // Letta's reader at once); the silence a ping fills starts after them.
   const pass = () => {
+    passPending = false
+    if (ended) return
     const chunks = log?.chunks ?? []
     // Numbers run without gaps, so the next chunk's place is known (the oldest may be trimmed).
-    const start = Math.max(0, cursor + 1 - (chunks[0]?.seq ?? 0))
-    for (const chunk of chunks.slice(start)) {
+    let text = ''
+    for (let i = Math.max(0, cursor + 1 - (chunks[0]?.seq ?? 0)); i < chunks.length; i++) {
+      const chunk = chunks[i] as Chunk
       cursor = chunk.seq
-      const text = chunk.text
+      const filled = chunk.text
         .replaceAll('"run_id":null', `"run_id":"${runId}"`)
         .replaceAll('"seq_id":null', `"seq_id":${chunk.seq}`)
-      const seq = /"seq_id":(\d+)/.exec(text)?.[1]
+      const seq = /"seq_id":(\d+)/.exec(filled)?.[1]
       if (seq !== undefined) lastSeq = Number(seq)
-      send(text)
-      schedulePing()
+      text += filled
       if (chunk.complete) {
+        send(text)
         end('completed')
         controller?.close()
         return
       }
     }
+    if (text === '') return
+    send(text)
+    schedulePing()
+  }
+  // A run writes its log without waiting for readers; a reader catches up once the writer
+  // yields to the event loop, with everything written meanwhile.
+  let passPending = false
+  const wake = () => {
+    if (passPending) return
+    passPending = true
+    setImmediate(pass)
   }
   const body = new ReadableStream<Uint8Array>({
     start(streamController) {
       controller = streamController
       signal.addEventListener('abort', left, { once: true })
-      if (log) unwatch = log.watch(pass)
+      if (log) unwatch = log.watch(wake)
       schedulePing()
       pass()
     },
