@@ -49,7 +49,11 @@ export async function enqueue(simUrl: string, scenario: unknown, count = 1): Pro
   }
 }
 
-/** The baseline: a client reading Letta's (letta-sim's) stream directly, as cheaply as possible. */
+/**
+ * The baseline: a client reading Letta's (letta-sim's) stream directly, as cheaply as possible,
+ * with the request the bridge sends by default (`background: true`, a run Letta keeps), so that
+ * Letta does the same work on both sides and only the bridge's own cost is compared.
+ */
 export async function readDirect(
   simUrl: string,
   agentId: string,
@@ -64,6 +68,7 @@ export async function readDirect(
       streaming: true,
       stream_tokens: true,
       include_pings: true,
+      background: true,
     }),
     signal,
   })

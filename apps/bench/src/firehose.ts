@@ -6,8 +6,13 @@ export const FIREHOSE_MESSAGE = 'bench: firehose'
 
 /** ~1 KB per answer event: the stream is heavy in bytes, as a long answer or tool output is. */
 const TOKEN_TEXT = `${'x'.repeat(1023)} `
-/** 4 GB per stream: more than any bridge drains in the bench's 10 s window. */
-const FIREHOSE_TOKENS = 4_000_000
+/**
+ * 100 MB per stream: far more than a bounded bridge takes from Letta in the bench's 10 s window
+ * for a client that never reads. An unbounded one drains it within seconds, and a stream that
+ * ends before the window does is a miss of the case. Not endless: letta-sim keeps each answer's
+ * text in its thread, and 4 GB of it ran the sim out of memory (every stream failed to open).
+ */
+const FIREHOSE_TOKENS = 100_000
 
 /**
  * An answer streamed as fast as the connection takes it, far longer than any bench window. One

@@ -347,6 +347,7 @@ async function holdUnreadStreams(
     await Bun.sleep(200)
   return {
     clients: held.filter(Boolean).length,
+    failedToOpen: held.filter((response) => !response).length,
     lasted,
     windowMs,
     rssBeforeMb: rssBefore / 2 ** 20,
@@ -671,14 +672,16 @@ async function unreadRows(sim: Child, bridge: Child) {
       )
       results[`unread_${clients}`] = { bridge: through, floor: bare }
       const growth = (held: typeof through) =>
-        `${round(held.secondHalfGrowthMb, 1)} MB (whole window ${round(held.growthMb, 1)} MB, peak ${round(held.peakGrowthMb, 1)} MB; ${held.lasted} streams still open)${held.stoppedAtCeiling ? `, stopped at the ${UNREAD_RSS_CEILING_BYTES / 2 ** 30} GB ceiling after ${round(held.windowMs / 1000, 1)} s` : ''}`
+        `${round(held.secondHalfGrowthMb, 1)} MB (whole window ${round(held.growthMb, 1)} MB, peak ${round(held.peakGrowthMb, 1)} MB; ${held.lasted} streams still open${held.failedToOpen > 0 ? `; ${held.failedToOpen} failed to open` : ''})${held.stoppedAtCeiling ? `, stopped at the ${UNREAD_RSS_CEILING_BYTES / 2 ** 30} GB ceiling after ${round(held.windowMs / 1000, 1)} s` : ''}`
       addRow({
-        case: `6. ${through.clients} clients that never read, Letta at full speed for ${UNREAD_WINDOW_MS / 1000} s: RSS growth over the last ${UNREAD_WINDOW_MS / 2000} s (baseline: bare Bun proxy)`,
+        case: `6. ${clients} clients that never read, Letta at full speed for ${UNREAD_WINDOW_MS / 1000} s: RSS growth over the last ${UNREAD_WINDOW_MS / 2000} s (baseline: bare Bun proxy)`,
         direct: growth(bare),
         bridge: growth(through),
         added: `${round(through.secondHalfGrowthMb - bare.secondHalfGrowthMb, 1)} MB (bridge ${round(through.rssBeforeMb, 0)} → ${round(through.rssEndMb, 0)} MB)`,
         target: 'flat: ≤ 1 MB per client',
         met:
+          through.failedToOpen === 0 &&
+          bare.failedToOpen === 0 &&
           !through.stoppedAtCeiling &&
           through.lasted === clients &&
           through.secondHalfGrowthMb <= clients,
