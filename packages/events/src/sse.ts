@@ -28,19 +28,23 @@ export class SseParser {
   push(chunk: string): SseFrame[] {
     this.buffer += chunk
     const frames: SseFrame[] = []
+    const { buffer } = this
+    // Letta and the bridge end lines with \n; \r is looked for only while the buffer has one.
+    const hasCr = buffer.includes('\r')
     let start = 0
     for (;;) {
-      const match = /\r\n|\r|\n/g
-      match.lastIndex = start
-      const found = match.exec(this.buffer)
+      const lf = buffer.indexOf('\n', start)
+      const cr = hasCr ? buffer.indexOf('\r', start) : -1
+      if (lf === -1 && cr === -1) break
+      const end = cr !== -1 && (lf === -1 || cr < lf) ? cr : lf
       // A lone \r at the end may be the first half of \r\n: wait for more.
-      if (!found || (found[0] === '\r' && found.index === this.buffer.length - 1)) break
-      const line = this.buffer.slice(start, found.index)
-      start = found.index + found[0].length
-      const frame = this.line(line)
+      if (end === cr && cr === buffer.length - 1) break
+      const width = end === cr && buffer[cr + 1] === '\n' ? 2 : 1
+      const frame = this.line(buffer.slice(start, end))
+      start = end + width
       if (frame) frames.push(frame)
     }
-    this.buffer = this.buffer.slice(start)
+    this.buffer = buffer.slice(start)
     return frames
   }
 
