@@ -80,6 +80,13 @@ export function startBridgeProcess(env: Record<string, string>): Promise<Child> 
       BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
       // A file on disk, as in production; not the checkout's apps/server/data.
       DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-bridge-data-')),
+      // BENCH_PROFILE_DIR=dir: each bridge writes a CPU profile there as it stops (Chrome's
+      // .cpuprofile and Bun's markdown summary), to read what a case's time is spent on.
+      ...(process.env.BENCH_PROFILE_DIR
+        ? {
+            BUN_OPTIONS: `--cpu-prof --cpu-prof-md --cpu-prof-interval=250 --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`,
+          }
+        : {}),
       ...env,
     },
     (entry) => (entry.message === 'bridge listening' ? String(entry.url) : undefined),
