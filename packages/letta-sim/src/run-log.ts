@@ -10,7 +10,7 @@ import type { StreamCounters } from './runs.ts'
 /** Chunks kept per run, like Letta's `XADD maxlen≈10000`. */
 export const RUN_LOG_MAX_CHUNKS = 10_000
 /** Letta's writer also flushes once this many chunks wait (RedisSSEStreamWriter.flush_size). */
-const FLUSH_SIZE = 50
+export const FLUSH_SIZE = 50
 /** How far past RUN_LOG_MAX_CHUNKS a log grows before its oldest chunks are dropped. */
 const TRIM_STEP = 1_000
 

@@ -9,7 +9,7 @@ import {
   sseError,
 } from './frames.ts'
 import type { LogReader, RunLog } from './run-log.ts'
-import { readLog } from './run-log.ts'
+import { FLUSH_SIZE, readLog } from './run-log.ts'
 import type { Run, StreamCounters } from './runs.ts'
 import { settleRun } from './runs.ts'
 import type { Step } from './scenarios.ts'
@@ -238,8 +238,16 @@ class BackgroundRun extends Player {
     if (this.options.includePings && !opensWithPing(steps)) {
       this.write(sseData(pingFrame(this.run.id)))
     }
+    let sinceYield = 0
     for (const step of steps) {
       if (playback.interruption || this.ended) break
+      // A model streaming at full speed still arrives in network reads: every WRITER_BATCH
+      // chunks the writer lets the event loop (and the log's readers) run, so readers get
+      // batches of that size, as from Letta's writer, not the whole answer in one write.
+      if (++sinceYield >= FLUSH_SIZE) {
+        sinceYield = 0
+        await new Promise((resolve) => setImmediate(resolve))
+      }
       if ('drop' in step) {
         // The first reader's connection breaks once what it was sent is on its way; the run
         // does not notice.
