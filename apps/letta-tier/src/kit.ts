@@ -1,3 +1,4 @@
+import { Database } from 'bun:sqlite'
 import {
   cpSync,
   existsSync,
@@ -60,8 +61,37 @@ export function makeInstance(): string {
   writeFileSync(join(dir, '.setup-done'), '')
   mkdirSync(join(dir, 'home'))
   cpSync(PRISTINE_HOME, join(dir, 'home', '.letta'), { recursive: true })
+  repairArchiveDates(join(dir, 'home', '.letta', 'sqlite.db'))
   mkdirSync(join(dir, 'logs'))
   return dir
+}
+
+/**
+ * The kit's SQLite schema (SQLAlchemy `create_all` of Letta's Postgres models) gives
+ * `archives_agents.created_at` the literal default `'now()'` (`server_default="now()"`, which
+ * only Postgres evaluates), so an agent's first archival passage fails reading that row back
+ * ("Invalid isoformat string: 'now()'"). The empty table is made again with SQLite's
+ * `CURRENT_TIMESTAMP` instead, as Postgres would fill it; Letta's code is untouched. Without it
+ * archival memory cannot be exercised on the kit.
+ */
+function repairArchiveDates(file: string): void {
+  const db = new Database(file)
+  try {
+    const table = db
+      .query<{ sql: string }, []>(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'archives_agents'",
+      )
+      .get()
+    if (!table?.sql.includes("DEFAULT 'now()'")) return
+    const empty = db.query('SELECT 1 FROM archives_agents LIMIT 1').get() === null
+    if (!empty) return
+    db.transaction(() => {
+      db.run('DROP TABLE archives_agents')
+      db.run(table.sql.replace("DEFAULT 'now()'", 'DEFAULT CURRENT_TIMESTAMP'))
+    })()
+  } finally {
+    db.close()
+  }
 }
 
 export type Letta = { url: string; port: number; child: Child }

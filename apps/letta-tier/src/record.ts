@@ -18,6 +18,7 @@ import {
   recordBackground,
   recordBackgroundWithoutRedis,
 } from './record-background.ts'
+import { recordSearch } from './record-search.ts'
 import type { Session } from './record-session.ts'
 import { newAgent, post, send, session, whileStreaming } from './record-session.ts'
 import type { Recording } from './recording.ts'
@@ -360,6 +361,7 @@ try {
     const s = session(letta, fake, recordings)
     await recordWithoutRedis(s)
     await recordImages(s, await recordApprovals(s))
+    await recordSearch(s)
     await recordBackgroundWithoutRedis(s)
     // Last: Letta drops the connection after the missing file's 500.
     await recordFolders(s)

@@ -56,6 +56,8 @@ export function normalise(recording: Recording): string {
   )
   text = text.replace(/REC\d+x[0-9a-f]{6}/g, 'REC-MARKER')
   text = text.replace(/http:\/\/127\.0\.0\.1:\d+/g, 'http://127.0.0.1:PORT')
+  // A Letta instance's directory, in the tracebacks of failed tools.
+  text = text.replace(/\/letta-tier-[0-9A-Za-z]{6}\//g, '/letta-tier-INSTANCE/')
   text = text.replace(
     /\d{4}-\d\d-\d\d([T ])\d\d:\d\d:\d\d(\.\d+)?/g,
     (_whole, separator: string, fraction: string | undefined) =>

@@ -210,6 +210,7 @@ try {
     'test_threads.py',
     'test_approvals.py',
     'test_attachments.py',
+    'test_sources.py',
     'test_silent_model.py',
     'test_resume.py',
     'test_disruptions.py',

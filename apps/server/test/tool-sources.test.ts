@@ -39,6 +39,47 @@ describe('sources from a search tool’s full output', () => {
     ])
   })
 
+  it('reads the Python repr Letta 0.16.8 streams for conversation_search, quotes and escapes', () => {
+    const output =
+      "{'message': 'Showing 2 results:', 'results': [{'timestamp': '2026-11-01T10:00:00+00:00', " +
+      "'time_ago': '2m ago', 'role': 'user', 'relevance': {'search_mode': 'sql'}, " +
+      `'content': 'it\\'s "Halley"\\nline two'}, {'timestamp': '2026-11-01T10:00:01+00:00', ` +
+      `'time_ago': '2m ago', 'role': 'assistant', 'content': "Halley's comet \\u00e9"}]}`
+    expect(toolSources('conversation_search', output)).toEqual([
+      {
+        title: 'Past conversation · user · 2026-11-01T10:00:00+00:00',
+        text: 'it\'s "Halley"\nline two',
+      },
+      {
+        title: 'Past conversation · assistant · 2026-11-01T10:00:01+00:00',
+        text: "Halley's comet é",
+      },
+    ])
+    expect(
+      toolSources('conversation_search', "{'message': 'No results found.', 'results': []}"),
+    ).toEqual([])
+  })
+
+  it('names a fetched page by the URL the agent asked for (Letta returns markdown, or Exa JSON)', () => {
+    const args = JSON.stringify({ url: 'https://example.org/comets' })
+    expect(toolSources('fetch_webpage', '# Comets\n\nIcy bodies.', args)).toEqual([
+      {
+        title: 'https://example.org/comets',
+        url: 'https://example.org/comets',
+        text: '# Comets\n\nIcy bodies.',
+      },
+    ])
+    const exa = JSON.stringify({
+      title: 'Comets',
+      published_date: null,
+      author: null,
+      text: 'Icy.',
+    })
+    expect(toolSources('fetch_webpage', exa, args)).toEqual([
+      { title: 'Comets', url: 'https://example.org/comets', text: 'Icy.' },
+    ])
+  })
+
   it('gives nothing for other tools and for empty results', () => {
     expect(toolSources('memory_insert', 'ok')).toEqual([])
     expect(toolSources('web_search', JSON.stringify({ query: 'q', results: [] }))).toEqual([])

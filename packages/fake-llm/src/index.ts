@@ -1,3 +1,4 @@
+export { DEFAULT_EMBEDDING_MODEL, EMBEDDING_DIM, embed } from './embeddings.ts'
 export type { Reply, Script, ToolCallReply } from './replies.ts'
 export { DEFAULT_REPLY } from './replies.ts'
 export type { FakeLlm, SeenCall } from './server.ts'

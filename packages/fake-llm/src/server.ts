@@ -1,3 +1,4 @@
+import { embeddingsAnswer } from './embeddings.ts'
 import type { Reply, Script } from './replies.ts'
 import {
   completionBody,
@@ -203,6 +204,10 @@ export function startFakeLlm(options: { port?: number } = {}): FakeLlm {
       }
       if (request.method === 'POST' && path === '/v1/chat/completions') {
         return chatCompletions(request, server)
+      }
+      if (request.method === 'POST' && path === '/v1/embeddings') {
+        const answer = embeddingsAnswer(await request.json().catch(() => undefined))
+        return json(answer.body, answer.status)
       }
       return json(
         { error: { message: `Unknown route ${path}`, type: 'invalid_request_error' } },

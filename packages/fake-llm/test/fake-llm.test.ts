@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, test } from 'bun:test'
-import { DEFAULT_REPLY, startFakeLlm } from '../src/index.ts'
+import { DEFAULT_REPLY, embed, startFakeLlm } from '../src/index.ts'
 
 const fake = startFakeLlm()
 afterAll(() => fake.stop())
@@ -136,5 +136,44 @@ describe('fake-llm', () => {
     leave.abort()
     await waitFor(() => fake.calls[0]?.aborted === true)
     expect(fake.calls[0]?.match).toBe('MARK-slow')
+  })
+})
+
+describe('embeddings', () => {
+  const embeddings = (body: unknown) =>
+    fetch(`${fake.baseUrl}/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+
+  test('the same text gets the same unit vector; texts sharing words are nearer', async () => {
+    const answer = (await body(
+      embeddings({
+        model: 'text-embedding-3-small',
+        input: ['Halley comet', 'Halley comet', 'tea'],
+      }),
+    )) as { data: { index: number; embedding: number[] }[] }
+    const [a, b, c] = answer.data.map((item) => item.embedding)
+    expect(a).toHaveLength(1536)
+    expect(a).toEqual(b ?? [])
+    const dot = (x: number[], y: number[]) => x.reduce((sum, v, i) => sum + v * (y[i] ?? 0), 0)
+    expect(dot(a ?? [], a ?? [])).toBeCloseTo(1, 6)
+    const near = embed('the Halley comet')
+    expect(dot(a ?? [], near)).toBeGreaterThan(dot(c ?? [], near))
+  })
+
+  test('base64 (what the OpenAI Python client asks for) decodes to the same floats', async () => {
+    const answer = (await body(embeddings({ input: 'Halley', encoding_format: 'base64' }))) as {
+      data: { embedding: string }[]
+    }
+    const bytes = Buffer.from(answer.data[0]?.embedding ?? '', 'base64')
+    const floats = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))
+    expect(floats).toEqual(Array.from(new Float32Array(embed('Halley'))))
+  })
+
+  test('a malformed request is a 400', async () => {
+    expect((await embeddings({ input: [] })).status).toBe(400)
+    expect((await embeddings({ input: [1] })).status).toBe(400)
   })
 })

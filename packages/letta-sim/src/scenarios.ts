@@ -178,6 +178,7 @@ function toolReturnFrame(
   tool: { name: string; id: string },
   result: string,
   status: 'success' | 'error',
+  stderr: string[] | null = null,
 ): FrameInput {
   const callId = tool.id
   return {
@@ -190,7 +191,7 @@ function toolReturnFrame(
     status,
     tool_call_id: callId,
     stdout: null,
-    stderr: null,
+    stderr,
     tool_returns: [
       {
         type: 'tool',
@@ -198,7 +199,7 @@ function toolReturnFrame(
         status,
         tool_call_id: callId,
         stdout: null,
-        stderr: null,
+        stderr,
       },
     ],
   }
@@ -287,8 +288,14 @@ export type ReasoningToolAnswerOptions = {
   tool: {
     name: string
     arguments: Record<string, unknown>
+    /** The whole output, as Letta streams it (it does not cut a long one). */
     result: string
     status?: 'success' | 'error'
+    /**
+     * What a failed tool printed: Letta 0.16.8 sends the traceback of a tool that raised
+     * (web_search without exa-py) as one string, a core tool's error as its sentence.
+     */
+    stderr?: string[]
   }
   answer: string
   /** Text the agent says before it calls the tool, in the first LLM call (its own otid). */
@@ -323,6 +330,7 @@ export function reasoningToolAnswer(options: ReasoningToolAnswerOptions): Step[]
         { name: options.tool.name, id: callId },
         options.tool.result,
         options.tool.status ?? 'success',
+        options.tool.stderr ?? null,
       ),
     },
     ...pause(delayMs),

@@ -590,6 +590,66 @@ async function driveSim(): Promise<Record<string, Exchange>> {
   )
   Object.assign(out, await driveApprovals(), await driveImages(), await driveFolders())
   Object.assign(out, await driveBackground(), await driveKeepalives(), await driveWithoutRedis())
+  Object.assign(out, await driveSearch())
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Search tools with long results
+
+/** The recorded tool return of a search case: what the sim's scenario returns in its place. */
+function recordedReturn(name: string): {
+  result: string
+  status: 'success' | 'error'
+  stderr: string[] | null
+} {
+  for (const raw of real(name).sse ?? []) {
+    const data = raw.slice(raw.indexOf('data: ') + 6)
+    if (!data.includes('"tool_return_message"')) continue
+    const frame = JSON.parse(data) as {
+      tool_return: string
+      status: 'success' | 'error'
+      stderr: string[] | null
+    }
+    return { result: frame.tool_return, status: frame.status, stderr: frame.stderr }
+  }
+  throw new Error(`${name} has no tool return`)
+}
+
+const searchTurn = (name: string, tool: string, args: Record<string, unknown>) => {
+  const { result, status, stderr } = recordedReturn(name)
+  return reasoningToolAnswer({
+    reasoning: 'Let me look that up.',
+    tool: { name: tool, arguments: args, result, status, ...(stderr ? { stderr } : {}) },
+    answer: 'Found it.',
+  })
+}
+
+async function driveSearch(): Promise<Record<string, Exchange>> {
+  const out: Record<string, Exchange> = {}
+  const created = await exchange('POST', '/v1/agents/', {
+    ...recordedAgentBody('rec-search'),
+    tools: ['web_search', 'fetch_webpage', 'archival_memory_insert', 'archival_memory_search'],
+    embedding: 'openai/text-embedding-3-small',
+  })
+  const messages = `/v1/agents/${(created.json as { id: string }).id}/messages`
+  sim.enqueue(searchTurn('search_conversation_stream', 'conversation_search', { query: 'Halley' }))
+  out.search_conversation_stream = await exchange('POST', messages, send('What did we say?'))
+  out.search_conversation_messages = await exchange('GET', `${messages}?order=desc&limit=3`)
+  sim.enqueue(
+    searchTurn('search_archival_insert_stream', 'archival_memory_insert', { content: 'Halley' }),
+  )
+  out.search_archival_insert_stream = await exchange('POST', messages, send('Keep this.'))
+  sim.enqueue(
+    searchTurn('search_archival_stream', 'archival_memory_search', { query: 'Halley comet' }),
+  )
+  out.search_archival_stream = await exchange('POST', messages, send('What do you remember?'))
+  sim.enqueue(
+    searchTurn('search_fetch_webpage_stream', 'fetch_webpage', { url: 'http://127.0.0.1:1/a' }),
+  )
+  out.search_fetch_webpage_stream = await exchange('POST', messages, send('Read this page.'))
+  sim.enqueue(searchTurn('search_web_stream', 'web_search', { query: 'Halley comet' }))
+  out.search_web_stream = await exchange('POST', messages, send('Search the web.'))
   return out
 }
 
@@ -1033,6 +1093,29 @@ beforeAll(async () => {
 afterAll(() => Promise.all([sim.stop(), pingSim.stop(), plainSim.stop()]))
 
 describe('letta-sim answers like the real Letta 0.16.8', () => {
+  test('a long search result reaches the stream whole, as Letta streams it and stores it', () => {
+    for (const name of ['search_conversation_stream', 'search_archival_stream']) {
+      const recordedText = recordedReturn(name).result
+      expect(recordedText.length).toBeGreaterThan(1_000)
+      const simReturn = (simulated[name]?.sse ?? []).find((raw) =>
+        raw.includes('"tool_return_message"'),
+      )
+      const frame = JSON.parse(simReturn?.slice(simReturn.indexOf('data: ') + 6) ?? '{}')
+      expect(frame.tool_return).toBe(recordedText)
+      expect(frame.tool_returns[0].tool_return).toBe(recordedText)
+    }
+    // Letta stores what it streamed: the message list shows the same whole text.
+    const listed = (list: unknown) =>
+      (list as { message_type: string; tool_return?: string }[]).find(
+        (message) => message.message_type === 'tool_return_message',
+      )?.tool_return
+    const recordedList = listed(real('search_conversation_messages').json)
+    expect(recordedList).toBe(recordedReturn('search_conversation_stream').result)
+    expect(listed(simulated.search_conversation_messages?.json)).toBe(
+      recordedReturn('search_conversation_stream').result,
+    )
+  })
+
   test('every recorded exchange is replayed against the sim', () => {
     expect(recorded.length).toBeGreaterThanOrEqual(15)
     expect(recorded.filter((name) => !(name in simulated))).toEqual([])

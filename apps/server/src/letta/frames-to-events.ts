@@ -218,7 +218,7 @@ export class FrameMapper {
       this.tools.delete(id)
       const failed = item.status === 'error' || item.is_error === true
       const output = contentText(item.tool_return ?? item.content)
-      const sources = failed ? [] : toolSources(tool.name, output)
+      const sources = failed ? [] : toolSources(tool.name, output, tool.arguments)
       if (sources.length > 0)
         events.push({ event: 'sources', data: { id, tool: tool.name, items: sources } })
       events.push({

@@ -1,5 +1,6 @@
 import type { SourceItem } from '@letta-openwebui/events'
 import { MAX_SOURCE_CHARS, MAX_SOURCES } from '@letta-openwebui/events'
+import { parsePythonLiteral } from './python-literal.ts'
 
 type Json = Record<string, unknown>
 
@@ -10,30 +11,26 @@ const str = (value: unknown): string | undefined =>
   typeof value === 'string' && value.trim() ? value.trim() : undefined
 
 /**
- * A tool's output as data. Letta returns JSON text, sometimes wrapped as
- * `{"status": "OK", "message": "<the JSON>"}`; archival search may come as a Python repr, which
- * is read as JSON after swapping its quotes when that works (CAPABILITIES.md §5: parse
- * defensively). Undefined when it is plain text.
+ * A tool's output as data. Letta 0.16.8 streams a tool's dict or list return as Python's
+ * `str()` of it (conversation_search, archival_memory_search: recorded from the real server),
+ * and a string return as it is: JSON text from the web tools (with Exa), sometimes wrapped as
+ * `{"status": "OK", "message": "<the JSON>"}`. Undefined when it is plain text (fetch_webpage's
+ * markdown without Exa).
  */
 function parsed(output: string): unknown {
   const attempt = (text: string): unknown => {
+    const trimmed = text.trim()
+    if (!/^[[{(]/.test(trimmed)) return undefined
     try {
-      return JSON.parse(text)
+      return JSON.parse(trimmed)
     } catch {
-      return undefined
+      return parsePythonLiteral(trimmed)
     }
   }
-  let value =
-    attempt(output) ??
-    attempt(
-      output
-        .replace(/'/g, '"')
-        .replace(/\bNone\b/g, 'null')
-        .replace(/\bTrue\b/g, 'true')
-        .replace(/\bFalse\b/g, 'false'),
-    )
+  let value = attempt(output)
   const message = (value as Json | undefined)?.message
   if (typeof message === 'string') value = attempt(message) ?? value
+  else if (message && typeof message === 'object') value = message
   return value
 }
 
@@ -56,9 +53,14 @@ function webResults(value: unknown): SourceItem[] {
   })
 }
 
-function webPage(value: unknown, output: string): SourceItem[] {
+/**
+ * fetch_webpage: without an Exa key Letta returns the page as markdown text (trafilatura or
+ * readability); with one, JSON `{title, published_date, author, text}`. Neither names the URL:
+ * it comes from the call's own `url` argument.
+ */
+function webPage(value: unknown, output: string, args: Json): SourceItem[] {
   const page = (value ?? {}) as Json
-  const url = str(page.url)
+  const url = str(page.url) ?? str(args.url)
   const text = str(page.content) ?? str(page.text) ?? str(page.markdown) ?? (value ? '' : output)
   return [
     {
@@ -80,20 +82,54 @@ function passages(value: unknown, output: string): SourceItem[] {
 }
 
 /**
+ * conversation_search: `{'message': 'Showing N results:', 'results': [{timestamp, time_ago,
+ * role, relevance?, content}]}` (a message whose text is JSON has that JSON's fields instead of
+ * `content`); `{'message': 'No results found.', 'results': []}`. Plain text (older Letta) is one
+ * source.
+ */
+function pastMessages(value: unknown, output: string): SourceItem[] {
+  const results = (value as Json | undefined)?.results
+  if (!Array.isArray(results)) {
+    return output.trim() ? [{ title: 'Past conversations', text: cut(output.trim()) }] : []
+  }
+  return objects(results).map((found) => {
+    const { timestamp, time_ago: _ago, role, relevance: _relevance, ...rest } = found
+    const text =
+      str(found.content) ??
+      str(found.message) ??
+      (Object.keys(rest).length ? JSON.stringify(rest) : '')
+    const label = [str(role), str(timestamp)].filter(Boolean).join(' · ')
+    return { title: cut(`Past conversation${label ? ` · ${label}` : ''}`, 300), text: cut(text) }
+  })
+}
+
+/** The tool call's arguments (the model's JSON), or none. */
+function callArguments(args: string): Json {
+  try {
+    const value: unknown = JSON.parse(args)
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Json)
+      : {}
+  } catch {
+    return {}
+  }
+}
+
+/**
  * The sources a search tool gave the agent, from its whole output, for OpenWebUI's citations;
  * empty for other tools and for empty results.
  */
-export function toolSources(tool: string, output: string): SourceItem[] {
+export function toolSources(tool: string, output: string, args = ''): SourceItem[] {
   // Only the search tools' output is read (and parsed): every other tool return passes by.
   const items =
     tool === 'web_search'
       ? webResults(parsed(output))
       : tool === 'fetch_webpage'
-        ? webPage(parsed(output), output)
+        ? webPage(parsed(output), output, callArguments(args))
         : tool === 'archival_memory_search'
           ? passages(parsed(output), output)
-          : tool === 'conversation_search' && output.trim()
-            ? [{ title: 'Past conversations', text: cut(output.trim()) }]
+          : tool === 'conversation_search'
+            ? pastMessages(parsed(output), output)
             : []
   return items.filter((item) => item.text || item.url).slice(0, MAX_SOURCES)
 }
