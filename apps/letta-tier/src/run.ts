@@ -7,7 +7,7 @@
  * LETTA_TIER_BASE_URL=http://host:port runs the same suite against a Letta you started yourself
  * (its OPENAI_BASE_URL must point at the fake model: FAKE_LLM_PORT fixes that port).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startFakeLlm } from '@letta-openwebui/fake-llm'
@@ -31,6 +31,38 @@ const TEST_DIR = join(import.meta.dir, '..', 'test')
 const BRIDGE_START_TIMEOUT_MS = 30_000
 /** A pytest batch that runs longer than this is stuck: stop it rather than hang CI. */
 const BATCH_TIMEOUT_MS = 10 * 60_000
+
+/**
+ * The tier's files, in the order they run: one at a time, because the kit's Letta runs on
+ * SQLite, which answers concurrent writers with "database is locked" (seen: an agent creation
+ * waiting 30 s behind the silent model's run). Restarting the bridge and crashing Letta come last.
+ */
+const TIER_FILES = [
+  'test_turns.py',
+  'test_memory.py',
+  'test_threads.py',
+  'test_approvals.py',
+  'test_attachments.py',
+  'test_sources.py',
+  'test_silent_model.py',
+  'test_resume.py',
+  'test_disruptions.py',
+]
+// A file missing from the list would never run, and a LETTA_TIER_ONLY naming no file would run
+// nothing and pass: both stop the tier before anything starts.
+const unlisted = readdirSync(TEST_DIR).filter(
+  (file) => /^test_.*\.py$/.test(file) && !TIER_FILES.includes(file),
+)
+// LETTA_TIER_ONLY=test_approvals.py,… runs just those files (while working on them).
+const only = process.env.LETTA_TIER_ONLY?.split(',').filter(Boolean)
+const unknown = only?.filter((file) => !TIER_FILES.includes(file)) ?? []
+if (unlisted.length > 0 || unknown.length > 0) {
+  console.error(
+    `letta tier: ${unlisted.length > 0 ? `test files not in TIER_FILES: ${unlisted.join(', ')}` : `LETTA_TIER_ONLY names no tier file: ${unknown.join(', ')}`}`,
+  )
+  process.exit(2)
+}
+const wanted = (file: string) => !only || only.includes(file)
 
 const external = process.env.LETTA_TIER_BASE_URL?.replace(/\/+$/, '')
 if (!external && !kitPresent()) {
@@ -140,8 +172,6 @@ try {
   const bridge = await launchBridge('bridge', lettaUrl)
   cleanup.push(() => bridge.child.stop())
   const bridgeUrl = bridge.url
-  const only = process.env.LETTA_TIER_ONLY?.split(',').filter(Boolean)
-  const wanted = (file: string) => !only || only.includes(file)
 
   // For test_resume.py: a second Letta, with Redis (it keeps runs: background mode), and its
   // own bridge. Only a Letta the tier starts can be given one.
@@ -199,22 +229,8 @@ try {
   console.info(
     `letta tier: Letta ${external ? `(yours) ${lettaUrl}` : `0.16.8 from ${INSTALL_DIR}`}; setup ${(setupMs / 1000).toFixed(0)} s, Letta start ${(lettaStartMs / 1000).toFixed(0)} s; logs in ${logDir}`,
   )
-  // One file at a time: the kit's Letta runs on SQLite, which answers concurrent writers with
-  // "database is locked" (seen: an agent creation waiting 30 s behind the silent model's run).
-  // Restarting the bridge and crashing Letta come last.
-  // LETTA_TIER_ONLY=test_approvals.py,… runs just those files (while working on them).
   const codes: number[] = []
-  for (const file of [
-    'test_turns.py',
-    'test_memory.py',
-    'test_threads.py',
-    'test_approvals.py',
-    'test_attachments.py',
-    'test_sources.py',
-    'test_silent_model.py',
-    'test_resume.py',
-    'test_disruptions.py',
-  ]) {
+  for (const file of TIER_FILES) {
     if (wanted(file)) codes.push(await runPytest(file, env))
   }
   status = codes.every((code) => code === 0) ? 0 : 1
