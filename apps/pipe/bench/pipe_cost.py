@@ -6,7 +6,10 @@ measured in this same process, so the difference is what the pipe's own work cos
 
 import argparse
 import asyncio
+import cProfile
 import json
+import os
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -37,6 +40,22 @@ def cpu_of(run) -> tuple[float, object]:
     return time.process_time() - started, result
 
 
+def profiled(name: str, run) -> tuple[float, object]:
+    """cpu_of, and with BENCH_PROFILE_DIR set, the run's profile there (name.pstats, name.txt)."""
+    directory = os.environ.get("BENCH_PROFILE_DIR")
+    if not directory:
+        return cpu_of(run)
+    profile = cProfile.Profile()
+    profile.enable()
+    measured = cpu_of(run)
+    profile.disable()
+    os.makedirs(directory, exist_ok=True)
+    profile.dump_stats(os.path.join(directory, f"{name}.pstats"))
+    with open(os.path.join(directory, f"{name}.txt"), "w") as out:
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(40)
+    return measured
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
@@ -47,7 +66,7 @@ def main() -> None:
     valves = {"SERVER_URL": args.server, "API_KEY": args.key}
     # Both users exist before timing, so neither run pays for agent creation.
     baseline_cpu, frames = cpu_of(lambda: raw_reader(args.server, args.key, meta["protocol_version"], "pipe-cost"))
-    pipe_cpu, seen = cpu_of(lambda: chat(pipe, "bench", valves=valves, user={"id": "pipe-cost"}))
+    pipe_cpu, seen = profiled("pipe-cost", lambda: chat(pipe, "bench", valves=valves, user={"id": "pipe-cost"}))
     tokens = seen.answer.count("token")
     print(
         json.dumps(
