@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'bun:test'
 import { MAX_SOURCES } from '@letta-openwebui/events'
+import { parsePythonLiteral } from '../src/letta/python-literal.ts'
 import { toolSources } from '../src/letta/tool-sources.ts'
 
 describe('sources from a search tool’s full output', () => {
@@ -84,5 +85,17 @@ describe('sources from a search tool’s full output', () => {
     expect(toolSources('memory_insert', 'ok')).toEqual([])
     expect(toolSources('web_search', JSON.stringify({ query: 'q', results: [] }))).toEqual([])
     expect(toolSources('conversation_search', '  ')).toEqual([])
+  })
+})
+
+describe('Python literals in tool outputs', () => {
+  it("keeps a '__proto__' key as data, as JSON.parse does", () => {
+    const value = parsePythonLiteral("{'__proto__': {'polluted': True}, 'a': 1}") as Record<
+      string,
+      unknown
+    >
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
+    expect(Object.keys(value)).toEqual(['__proto__', 'a'])
+    expect((value as { polluted?: boolean }).polluted).toBeUndefined()
   })
 })

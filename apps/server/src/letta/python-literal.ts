@@ -112,7 +112,13 @@ class Reader {
       const key = this.value()
       this.space()
       if (this.text[this.at++] !== ':') this.fail()
-      out[String(key)] = this.value()
+      // Defined, not assigned: a '__proto__' key is data, as JSON.parse keeps it.
+      Object.defineProperty(out, String(key), {
+        value: this.value(),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
     })
     return out
   }
