@@ -12,7 +12,12 @@ const HEIGHT = 300
 const PLOT = { left: 70, right: 500, top: 52, bottom: 250 }
 
 /** The same contender in the same colour on every chart. */
-const COLOURS: Record<string, string> = { direct: '#6b7280', bridge: '#2563eb', peer: '#dc2626' }
+const COLOURS: Record<string, string> = {
+  direct: '#6b7280',
+  bridge: '#2563eb',
+  peer: '#dc2626',
+  'bare Bun proxy': '#059669',
+}
 const OTHER_COLOURS = ['#059669', '#d97706', '#7c3aed', '#0891b2']
 
 const xmlText = (text: string) =>

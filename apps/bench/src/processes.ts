@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
@@ -16,6 +16,8 @@ async function spawnService(
   command: string[],
   env: Record<string, string>,
   urlOf: (entry: Record<string, unknown>) => string | undefined,
+  /** Runs once the process has exited (e.g. removing its scratch directory). */
+  cleanUp: () => void = () => {},
 ): Promise<Child> {
   // Raise the child's open-file limit as far as this user may: each bridged stream needs two.
   const child: Subprocess<'pipe', 'pipe', 'inherit'> = Bun.spawn(
@@ -54,6 +56,7 @@ async function spawnService(
     async stop() {
       child.kill('SIGTERM')
       await child.exited
+      cleanUp()
     },
   }
 }
@@ -69,6 +72,8 @@ export function startSimProcess(pingMs: number): Promise<Child> {
 }
 
 export function startBridgeProcess(env: Record<string, string>): Promise<Child> {
+  // Its thread store: one per bridge, removed when the bridge stops.
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-bridge-data-'))
   return spawnService(
     // As `bun run start` runs it: --smol collects garbage sooner, which keeps idle streams small.
     ['bun', '--smol', join(ROOT, 'apps/server/src/index.ts')],
@@ -79,7 +84,7 @@ export function startBridgeProcess(env: Record<string, string>): Promise<Child> 
       // Bun's fetch allows 256 concurrent connections per process unless told otherwise.
       BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
       // A file on disk, as in production; not the checkout's apps/server/data.
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-bridge-data-')),
+      DATA_DIR: dataDir,
       // BENCH_PROFILE_DIR=dir: each bridge writes a CPU profile there as it stops (Chrome's
       // .cpuprofile and Bun's markdown summary), to read what a case's time is spent on.
       ...(process.env.BENCH_PROFILE_DIR
@@ -90,14 +95,22 @@ export function startBridgeProcess(env: Record<string, string>): Promise<Child> 
       ...env,
     },
     (entry) => (entry.message === 'bridge listening' ? String(entry.url) : undefined),
+    () => rmSync(dataDir, { recursive: true, force: true }),
   )
 }
 
-/** The barest Bun pass-through to `upstream`: the floor the bridge's memory is compared with. */
-export function startFloorProxy(upstream: string): Promise<Child> {
+/**
+ * The barest Bun pass-through to `upstream`: the floor the bridge is compared with. `readsInJs`:
+ * the floor of a proxy that reads what it passes on (see floor-proxy.ts).
+ */
+export function startFloorProxy(upstream: string, readsInJs = false): Promise<Child> {
   return spawnService(
     ['bun', '--smol', join(import.meta.dir, 'floor-proxy.ts')],
-    { UPSTREAM_URL: upstream, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' },
+    {
+      UPSTREAM_URL: upstream,
+      BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
+      FLOOR_READS: readsInJs ? 'js' : 'native',
+    },
     (entry) => (typeof entry.floorUrl === 'string' ? entry.floorUrl : undefined),
   )
 }

@@ -122,16 +122,18 @@ async function readSpread(
   )
 }
 
-/** The latency-case streams through `proxy` (the bridge or the peer), with the CPU each process used. */
-async function readSpreadThrough(sim: Child, proxy: Child, streams: number) {
-  await warmUsers(sim, proxy, streams, `lat${streams}`)
+/** The latency-case streams read by `read` through `proxy`, with the CPU each process used. */
+async function readSpreadMeasured(
+  sim: Child,
+  proxy: Child,
+  streams: number,
+  read: (index: number) => Promise<StreamRecord>,
+) {
   const cpuBefore = cpuMs(proxy.pid)
   const simCpuBefore = cpuMs(sim.pid)
   const clientCpuBefore = process.cpuUsage()
   const started = performance.now()
-  const records = await readSpread(sim, streams, (i) =>
-    readBridge({ url: proxy.url, key: BRIDGE_KEY }, `lat${streams}-${i}`),
-  )
+  const records = await readSpread(sim, streams, read)
   const elapsed = performance.now() - started
   // The machine's other load in the same window: letta-sim and these readers share the cores.
   const clientUsage = process.cpuUsage(clientCpuBefore)
@@ -156,19 +158,41 @@ function compare(
 
 /**
  * Case 1 (and the active half of case 4): per-event latency at N concurrent 20 tokens/s streams,
- * direct, through the bridge, and through the peer when one is given.
+ * direct, through the bridge, through the barest Bun proxy (the floor: the same reads, nothing
+ * done to them), and through the peer when one is given.
  */
 async function latencyCase(sim: Child, bridge: Child, streams: number, peer?: Child) {
   const agents = await pool(streams, 64, (i) => createSimAgent(sim.url, `direct-${streams}-${i}`))
   const direct = await readSpread(sim, streams, (i) => readDirect(sim.url, agents[i] ?? ''))
-  const proxied = async (proxy: Child) => {
-    const { records, ...cpu } = await readSpreadThrough(sim, proxy, streams)
+  const judged = (
+    measured: Awaited<ReturnType<typeof readSpreadMeasured>>,
+  ): Omit<typeof measured, 'records'> & {
+    all: ReturnType<typeof compare>
+    steady: ReturnType<typeof compare>
+    lostEvents: number
+  } => {
+    const { records, ...cpu } = measured
     const all = compare(direct, records, latencies)
     const steady = compare(direct, records, steadyLatencies)
     return { all, steady, ...cpu, lostEvents: streams * LATENCY_TOKENS - all.through.count }
   }
+  // The bridge and the peer speak the bridge's protocol: each user's agent is made first.
+  const proxied = async (proxy: Child) => {
+    await warmUsers(sim, proxy, streams, `lat${streams}`)
+    return judged(
+      await readSpreadMeasured(sim, proxy, streams, (i) =>
+        readBridge({ url: proxy.url, key: BRIDGE_KEY }, `lat${streams}-${i}`),
+      ),
+    )
+  }
   const bridged = await proxied(bridge)
-  return { streams, ...bridged, peer: peer ? await proxied(peer) : undefined }
+  const floorProxy = await startFloorProxy(sim.url)
+  const floor = await readSpreadMeasured(sim, floorProxy, streams, (i) =>
+    readDirect(floorProxy.url, agents[i] ?? ''),
+  )
+    .then(judged)
+    .finally(() => floorProxy.stop())
+  return { streams, ...bridged, floor, peer: peer ? await proxied(peer) : undefined }
 }
 
 /**
@@ -420,6 +444,7 @@ async function latencyRows(sim: Child, bridge: Child) {
       values: {
         direct: result.all.direct.p99,
         bridge: result.all.through.p99,
+        'bare Bun proxy': result.floor.all.through.p99,
         ...(result.peer ? { peer: result.peer.all.through.p99 } : {}),
       },
     }
@@ -437,15 +462,25 @@ async function latencyRows(sim: Child, bridge: Child) {
         target: target ? `p99 added ≤ ${target} ms` : '—',
         met: target ? view.addedP99 <= target : null,
       })
-    const { peer } = result
+    const { floor, peer } = result
+    const alongside = (view: typeof floor) =>
+      `${ms(view.all.addedP50)} / ${ms(view.all.addedP99)} (after 1 s: ${ms(view.steady.addedP99)}), ${round(view.cpuPercent, 1)} % CPU`
+    // What Bun itself adds on this machine at this concurrency: a target below it is out of reach
+    // of any Bun proxy, and what the bridge adds over it is the bridge's own.
+    addRow({
+      case: `1. added latency per event, ${streams} × 20 tok/s: p50 / p99 added, all events, and CPU (baseline: bare Bun proxy)`,
+      direct: alongside(floor),
+      bridge: alongside(result),
+      added: `p99 ${ms(result.all.addedP99 - floor.all.addedP99)} over the floor's (after 1 s: ${ms(result.steady.addedP99 - floor.steady.addedP99)})`,
+      target: '—',
+      met: null,
+    })
     if (peer) {
       const judged = streams === 100
-      const added = (view: typeof peer) =>
-        `${ms(view.all.addedP50)} / ${ms(view.all.addedP99)} (after 1 s: ${ms(view.steady.addedP99)}), ${round(view.cpuPercent, 1)} % CPU`
       addRow({
         case: `1. added latency per event, ${streams} × 20 tok/s: p50 / p99 added, all events, and CPU (${peerBaseline})`,
-        direct: added(peer),
-        bridge: added(result),
+        direct: alongside(peer),
+        bridge: alongside(result),
         // Below zero the peer's tail is within the noise of the direct readers': no ratio to take.
         added:
           peer.all.addedP99 > 0
@@ -458,7 +493,7 @@ async function latencyRows(sim: Child, bridge: Child) {
     if (streams === 1000)
       addRow({
         case: '4b. 1,000 active streams: CPU, % of one core (p99 added: all / after 1 s)',
-        direct: `letta-sim ${round(result.simCpuPercent, 0)} %, readers ${round(result.clientCpuPercent, 0)} %`,
+        direct: `bare Bun proxy ${round(floor.cpuPercent, 1)} % (letta-sim ${round(result.simCpuPercent, 0)} %, readers ${round(result.clientCpuPercent, 0)} %)`,
         bridge: `${round(result.cpuPercent, 1)} %`,
         added: `${ms(result.all.addedP99)} / ${ms(result.steady.addedP99)}`,
         target: 'CPU ≤ 40 %; p99 added ≤ 25 ms',
@@ -550,16 +585,27 @@ async function idleRow(sim: Child, bridge: Child) {
     readBridge({ url: bridge.url, key: BRIDGE_KEY }, `idle-${i}`, signal),
   )
   results.idle_streams = idle
-  // The floor: the same streams through the barest Bun pass-through proxy.
-  log(`${IDLE_STREAMS} idle streams through a bare Bun proxy (the floor)…`)
-  const floor = await startFloorProxy(sim.url)
-  const bare = await (async () => {
-    const agents = await pool(IDLE_STREAMS, 64, (i) => createSimAgent(sim.url, `floor-${i}`))
-    return holdIdleStreams(sim, floor, IDLE_STREAMS, (i, signal) =>
-      readDirect(floor.url, agents[i] ?? '', signal),
+  // The floors: the same streams through the barest Bun pass-through proxy, and through one that
+  // reads each chunk in JavaScript (as anything that looks at the events must).
+  const throughFloor = async (readsInJs: boolean) => {
+    const name = readsInJs ? 'floor-js' : 'floor'
+    log(
+      `${IDLE_STREAMS} idle streams through a bare Bun proxy${readsInJs ? ' that reads in JS' : ''}…`,
     )
-  })().finally(() => floor.stop())
+    const floor = await startFloorProxy(sim.url, readsInJs)
+    try {
+      const agents = await pool(IDLE_STREAMS, 64, (i) => createSimAgent(sim.url, `${name}-${i}`))
+      return await holdIdleStreams(sim, floor, IDLE_STREAMS, (i, signal) =>
+        readDirect(floor.url, agents[i] ?? '', signal),
+      )
+    } finally {
+      await floor.stop()
+    }
+  }
+  const bare = await throughFloor(false)
   results.idle_streams_floor = bare
+  const reading = await throughFloor(true)
+  results.idle_streams_floor_reading = reading
   log(`${PEER_IDLE_STREAMS} idle streams through the peer…`)
   // Stall scenarios of streams the floor failed to open are still queued: they must not answer
   // the peer's first messages (which would then never end). The peer creates its own agents.
@@ -577,6 +623,7 @@ async function idleRow(sim: Child, bridge: Child) {
     better: 'lower',
     values: {
       'bare Bun proxy': bare.bytesPerStream / 1024,
+      'bare Bun proxy, reading in JS': reading.bytesPerStream / 1024,
       bridge: idle.bytesPerStream / 1024,
       peer: peer.bytesPerStream / 1024,
     },
@@ -590,6 +637,14 @@ async function idleRow(sim: Child, bridge: Child) {
     added: `${kb(idle.bytesPerStream - bare.bytesPerStream)} (bridge ${round(idle.rssBeforeMb, 0)} → ${round(idle.rssOpenMb, 0)} MB)`,
     target: '≤ 30 KB per stream',
     met: idle.bytesPerStream <= 30 * 1024,
+  })
+  addRow({
+    case: `4a. ${idle.streams} idle streams: RSS per stream / CPU (baseline: a bare Bun proxy that reads each chunk in JS, as any proxy that looks at the events must)`,
+    direct: perStream(reading),
+    bridge: perStream(idle),
+    added: `${kb(idle.bytesPerStream - reading.bytesPerStream)}`,
+    target: '—',
+    met: null,
   })
   addRow({
     case: `4a. idle streams: RSS per stream / CPU (${peerBaseline}, holding ${peer.streams}; the bridge ${idle.streams})`,
