@@ -316,6 +316,9 @@ async function holdIdleStreams(
   const rssOpen = rssBytes(proxy.pid)
   abort.abort()
   await Promise.all(held)
+  // The bridge reads a kept run on for its resume window after the client left: the next
+  // proxy's streams are counted only once Letta's side of these has closed.
+  await settle(sim, baseline)
   return {
     streams: opened,
     rssBeforeMb: rssBefore / 2 ** 20,
@@ -323,6 +326,13 @@ async function holdIdleStreams(
     bytesPerStream: (rssOpen - rssBefore) / Math.max(1, opened),
     cpuPercent: cpu,
   }
+}
+
+/** Waits (≤ 60 s) until letta-sim has no more streams open than `baseline`. */
+async function settle(sim: Child, baseline: number): Promise<void> {
+  const deadline = performance.now() + 60_000
+  while ((await activeSimStreams(sim)) > baseline && performance.now() < deadline)
+    await Bun.sleep(200)
 }
 
 async function activeSimStreams(sim: Child): Promise<number> {
@@ -366,9 +376,7 @@ async function holdUnreadStreams(
   // Streams Letta still had open: each client's stream lasted the whole window.
   const lasted = (await activeSimStreams(sim)) - baseline
   abort.abort()
-  const deadline = performance.now() + 60_000
-  while ((await activeSimStreams(sim)) > baseline && performance.now() < deadline)
-    await Bun.sleep(200)
+  await settle(sim, baseline)
   return {
     clients: held.filter(Boolean).length,
     failedToOpen: held.filter((response) => !response).length,
