@@ -631,7 +631,7 @@ async function idleRow(sim: Child, bridge: Child) {
     better: 'lower',
     values: {
       'bare Bun proxy': bare.bytesPerStream / 1024,
-      'bare Bun proxy, reading in JS': reading.bytesPerStream / 1024,
+      'JS-reading proxy': reading.bytesPerStream / 1024,
       bridge: idle.bytesPerStream / 1024,
       peer: peer.bytesPerStream / 1024,
     },
