@@ -109,6 +109,25 @@ describe('an answer Letta keeps', () => {
     expect(seen.doneCount).toBe(1)
   })
 
+  it("comes out in order though Letta's copy holds a later token before earlier ones", async () => {
+    // Letta numbers a kept run's chunks as it makes them but can write a batch to Redis before
+    // the one flushed just ahead of it: its reader then hands the later chunk over first.
+    // Chunk 1 is the ping Letta opens a stream with (the bridge asks for pings).
+    let seq = 1
+    const steps = tokenStream({ tokens: 30, tokensPerSecond: 200 }).map((step) =>
+      'frame' in step ? { ...step, frame: { ...step.frame, seq_id: ++seq } } : step,
+    )
+    const [early] = steps.splice(20, 1)
+    steps.splice(12, 0, early as (typeof steps)[number])
+    stack.sim.enqueue(steps)
+    const body = chatBody({ user: { id: 'resume-order' }, chatId: 'chat-order' })
+    const events = await readAll(await openAnswer(stack.server.url, body))
+    const seen = summarize(events)
+    expect(seen.errors).toEqual([])
+    expect(seen.answer).toBe(words(30).join(''))
+    expect(seen.doneCount).toBe(1)
+  })
+
   it('the stop button stops its run at once, though its stream is closed', async () => {
     stack.sim.enqueue(tokenStream({ tokens: 400, tokensPerSecond: 50 }))
     const body = chatBody({ user: { id: 'resume-stop' }, chatId: 'chat-stop' })

@@ -32,6 +32,7 @@ import {
   isNothingPending,
   pendingApprovalOf,
 } from '../letta/pending-approval.ts'
+import { SeqOrder } from '../letta/seq-order.ts'
 import type { Logger } from '../log.ts'
 import type { BridgeMetrics } from '../metrics.ts'
 import type { Lease, Leases } from '../replicas/leases.ts'
@@ -700,10 +701,13 @@ export class ChatService {
             ? await this.open(prepared, messages, upstream.signal, keep)
             : await this.openRun(cursor, upstream.signal)
           const response = opened.response
+          // A run Letta keeps is read from its copy, which can hold frames out of order.
+          const order = opened.background ? new SeqOrder(cursor.seq) : undefined
           this.openUpstreams++
           try {
-            for await (const frames of lettaFrames(response)) {
+            for await (const read of lettaFrames(response)) {
               watchdog.touch()
+              const frames = order ? order.take(read) : read
               const events: BridgeEvent[] = []
               for (const frame of frames) {
                 cursor.saw(frame)
@@ -732,6 +736,11 @@ export class ChatService {
               shown ||= events.some((event) => event.event !== 'keepalive')
               yield events
               watchdog.touch()
+            }
+            // Its end came before a frame it numbered: read the run again after the last one
+            // passed on (the straggler is in Letta's copy by then).
+            if (order?.waiting) {
+              throw new StreamInterrupted("Letta's copy of the run ended before all its frames")
             }
           } finally {
             this.openUpstreams--
