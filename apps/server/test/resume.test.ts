@@ -109,22 +109,32 @@ describe('an answer Letta keeps', () => {
     expect(seen.doneCount).toBe(1)
   })
 
-  it("comes out in order though Letta's copy holds a later token before earlier ones", async () => {
-    // Letta numbers a kept run's chunks as it makes them but can write a batch to Redis before
-    // the one flushed just ahead of it: its reader then hands the later chunk over first.
-    // Chunk 1 is the ping Letta opens a stream with (the bridge asks for pings).
-    let seq = 1
-    const steps = tokenStream({ tokens: 30, tokensPerSecond: 200 }).map((step) =>
-      'frame' in step ? { ...step, frame: { ...step.frame, seq_id: ++seq } } : step,
-    )
-    const [early] = steps.splice(20, 1)
-    steps.splice(12, 0, early as (typeof steps)[number])
+  it("comes out in order though Letta's copy holds later tokens before earlier ones", async () => {
+    // Letta writes a kept run's chunks to Redis in batches; a batch can land after the next one.
+    const steps = tokenStream({ tokens: 30, tokensPerSecond: 200 })
+    steps.splice(20, 0, { landsLate: 4 })
     stack.sim.enqueue(steps)
     const body = chatBody({ user: { id: 'resume-order' }, chatId: 'chat-order' })
-    const events = await readAll(await openAnswer(stack.server.url, body))
-    const seen = summarize(events)
+    const seen = summarize(await readAll(await openAnswer(stack.server.url, body)))
     expect(seen.errors).toEqual([])
     expect(seen.answer).toBe(words(30).join(''))
+    expect(seen.doneCount).toBe(1)
+  })
+
+  it("keeps what came when a token it waits for landed after the end of Letta's copy", async () => {
+    // Letta's reader stops at [DONE] and never brings what landed after it.
+    const steps = tokenStream({ tokens: 30 })
+    const lastToken = steps.findLastIndex(
+      (step) => 'frame' in step && step.frame.message_type === 'assistant_message',
+    )
+    // Token 27 lands behind tokens 28 and 29, the stop reason, the usage and [DONE].
+    steps.splice(lastToken - 2, 0, { landsLate: 1, behind: 5 })
+    stack.sim.enqueue(steps)
+    const body = chatBody({ user: { id: 'resume-late-end' }, chatId: 'chat-late-end' })
+    const seen = summarize(await readAll(await openAnswer(stack.server.url, body)))
+    expect(seen.errors).toEqual([])
+    expect(seen.answer).toBe([...words(27), ...words(30).slice(28)].join(''))
+    expect(seen.stopReason).toBe('end_turn')
     expect(seen.doneCount).toBe(1)
   })
 

@@ -18,10 +18,17 @@ describe("a kept run's frames, as Letta's copy hands them over", () => {
     const order = new SeqOrder(0)
     // Letta's copy: 1–3, then the chunk numbered 6 (its own flush), then 4–5, then 7.
     expect(seqs(order.take([delta(1), delta(2), delta(3), delta(6)]))).toEqual([1, 2, 3])
-    expect(order.waiting).toBe(true)
     expect(seqs(order.take([delta(4)]))).toEqual([4])
     expect(seqs(order.take([delta(5), delta(7)]))).toEqual([5, 6, 7])
-    expect(order.waiting).toBe(false)
+    expect(order.drain()).toEqual([])
+    expect(order.skipped).toBe(0)
+  })
+
+  it("end with the frames still waiting, in order, when what they wait for landed after the copy's end", () => {
+    const order = new SeqOrder(0)
+    expect(seqs(order.take([delta(1), delta(4), delta(3)]))).toEqual([1])
+    expect(seqs(order.drain())).toEqual([3, 4])
+    expect(order.skipped).toBe(1)
   })
 
   it('start after the last number already read, and drop frames read again', () => {
@@ -38,6 +45,7 @@ describe("a kept run's frames, as Letta's copy hands them over", () => {
     const order = new SeqOrder(0)
     const later = Array.from({ length: MAX_HELD_FRAMES + 1 }, (_, index) => delta(index + 2))
     expect(seqs(order.take(later))).toEqual(later.map((_, index) => index + 2))
-    expect(order.waiting).toBe(false)
+    expect(order.drain()).toEqual([])
+    expect(order.skipped).toBe(1)
   })
 })

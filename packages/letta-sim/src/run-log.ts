@@ -23,11 +23,18 @@ type Chunk = { seq: number; text: string; complete: boolean }
  * 50 chunks wait, or with the final chunk.
  */
 export class RunLog {
+  /** In the order they landed, which is not always their numbers' (see `landLate`). */
   readonly chunks: Chunk[] = []
+  /** Chunks dropped from the front by trimming: a chunk's place is `trimmed` + its index. */
+  trimmed = 0
   /** The terminal chunk is written: nothing follows. */
   done = false
   private next = 1
   private pending: Chunk[] = []
+  /** Chunks numbered but not landed yet, how many more join them, and behind how many they land. */
+  private late: Chunk[] = []
+  private lateToCome = 0
+  private lateBehind = 0
   private lastFlushAt = Number.NEGATIVE_INFINITY
   private timer: ReturnType<typeof setInterval> | undefined
   private readonly listeners = new Set<() => void>()
@@ -35,9 +42,31 @@ export class RunLog {
   constructor(private readonly flushMs = 0) {}
 
   /** `complete` marks the chunk that ends every reader (Letta's `complete: "true"`). */
+  /**
+   * The next `count` chunks land after the `behind` chunks that follow them, as when Letta's
+   * writer flushed them in a batch whose Redis pipeline finished after later batches'
+   * (RedisSSEStreamWriter._flush_run: flushes in flight together). Letta's reader hands chunks
+   * over in the order they landed, and stops at the complete chunk: chunks landing after it
+   * are never read.
+   */
+  landLate(count: number, behind = 1): void {
+    this.lateToCome = count
+    this.lateBehind = behind
+  }
+
   append(text: string, complete = false): void {
     if (this.done) return
-    this.pending.push({ seq: this.next++, text, complete })
+    const chunk = { seq: this.next++, text, complete }
+    if (this.lateToCome > 0 && !complete) {
+      this.lateToCome--
+      this.late.push(chunk)
+      return
+    }
+    this.pending.push(chunk)
+    if (this.late.length > 0 && --this.lateBehind <= 0) {
+      this.pending.push(...this.late)
+      this.late = []
+    }
     if (complete) this.done = true
     if (
       this.flushMs === 0 ||
@@ -69,7 +98,7 @@ export class RunLog {
     // Trimmed in steps, like XADD's approximate maxlen: one splice per step, not one per chunk
     // (a shift of 10,000 chunks for every chunk of a long answer).
     if (this.chunks.length > RUN_LOG_MAX_CHUNKS + TRIM_STEP) {
-      this.chunks.splice(0, this.chunks.length - RUN_LOG_MAX_CHUNKS)
+      this.trimmed += this.chunks.splice(0, this.chunks.length - RUN_LOG_MAX_CHUNKS).length
     }
     for (const listener of this.listeners) listener()
   }
@@ -105,7 +134,8 @@ const encoder = new TextEncoder()
  */
 export function readLog(log: RunLog | undefined, options: LogReaderOptions): LogReader {
   const { runId, signal } = options
-  let cursor = options.after
+  /** The place of the next chunk to look at: Letta's reader walks Redis' entries in order. */
+  let place = 0
   let lastSeq: number | null = null
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined
   let pingTimer: ReturnType<typeof setTimeout> | undefined
@@ -144,11 +174,14 @@ export function readLog(log: RunLog | undefined, options: LogReaderOptions): Log
     passPending = false
     if (ended) return
     const chunks = log?.chunks ?? []
-    // Numbers run without gaps, so the next chunk's place is known (the oldest may be trimmed).
+    const trimmed = log?.trimmed ?? 0
+    // Every chunk numbered above `after`, in the order the chunks landed, as Letta's
+    // redis_sse_stream_generator filters by `starting_after` (the oldest may be trimmed).
     let text = ''
-    for (let i = Math.max(0, cursor + 1 - (chunks[0]?.seq ?? 0)); i < chunks.length; i++) {
+    for (let i = Math.max(0, place - trimmed); i < chunks.length; i++) {
       const chunk = chunks[i] as Chunk
-      cursor = chunk.seq
+      place = trimmed + i + 1
+      if (chunk.seq <= options.after) continue
       const filled = chunk.text
         .replaceAll('"run_id":null', `"run_id":"${runId}"`)
         .replaceAll('"seq_id":null', `"seq_id":${chunk.seq}`)

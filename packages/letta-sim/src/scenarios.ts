@@ -18,6 +18,8 @@ export type Step =
   | { stall: true }
   /** Cuts the connection without finishing the body. */
   | { drop: true }
+  /** Background runs: the next N chunks land in Letta's copy after the `behind` (1) that follow. */
+  | { landsLate: number; behind?: number }
   | { done: true }
   /** A plain HTTP error instead of a stream; only honoured as the first step. */
   | { http: number; body?: unknown }
@@ -70,6 +72,10 @@ function isStep(value: unknown): value is Step {
   }
   if ('sleep' in step) return typeof step.sleep === 'number' && step.sleep >= 0
   if ('http' in step) return Number.isInteger(step.http) && Number(step.http) >= 100
+  if ('landsLate' in step) {
+    const positive = (count: unknown) => Number.isInteger(count) && Number(count) > 0
+    return positive(step.landsLate) && (step.behind === undefined || positive(step.behind))
+  }
   return step.stall === true || step.drop === true || step.done === true
 }
 

@@ -79,7 +79,8 @@ abstract class Player {
     } else if ('done' in step) this.write(DONE)
     else if ('sleep' in step) await playback.pause(step.sleep)
     else if ('stall' in step) await playback.pause(Number.POSITIVE_INFINITY)
-    // An `http` step only means something before the stream starts: the route answers it.
+    // An `http` step only means something before the stream starts: the route answers it; a
+    // `landsLate` step only for a run Letta keeps (its copy in Redis).
   }
 }
 
@@ -253,7 +254,8 @@ class BackgroundRun extends Player {
         // does not notice.
         await playback.pause(DROP_SETTLE_MS)
         this.reader.cut()
-      } else await this.perform(step)
+      } else if ('landsLate' in step) this.log.landLate(step.landsLate, step.behind)
+      else await this.perform(step)
     }
     this.finish()
   }

@@ -46,6 +46,24 @@ describe('background mode', () => {
     expect((await client.runs.retrieve(runId)).status).toBe('completed')
   })
 
+  it("hands chunks over in the order they landed in Letta's copy, and stops at [DONE] (landsLate)", async () => {
+    const agentId = sim.createAgent().id
+    const steps: Step[] = tokenStream({ tokens: 6, text: (index) => `t${index} ` })
+    // t1 lands behind t2; t4 behind t5, the stop reason, the usage and [DONE].
+    steps.splice(1, 0, { landsLate: 1 })
+    steps.splice(5, 0, { landsLate: 1, behind: 4 })
+    sim.enqueue(steps)
+    const live = await drain(await client.agents.messages.create(agentId, BACKGROUND))
+    expect(answerText(live.frames)).toBe('t0 t2 t1 t3 t5 ')
+    const numbers = live.frames
+      .filter((frame) => frame.message_type === 'assistant_message')
+      .map((frame) => frame.seq_id)
+    expect(numbers).toEqual([2, 4, 3, 5, 7])
+    // A resume filters by number, in the same order, and never gets past [DONE].
+    const runId = String(live.frames[0]?.run_id)
+    expect(answerText(jsonLines(await (await resume(sim, runId, 3)).text()))).toBe('t2 t3 t5 ')
+  })
+
   it('ends a scenario that stops short as Letta does: stop_reason error, stream_incomplete, [DONE]', async () => {
     const agentId = sim.createAgent().id
     sim.enqueue(dropAfter(2))

@@ -2,6 +2,7 @@ import { APIError } from '@letta-ai/letta-client'
 import type { LettaStreamingResponse } from '@letta-ai/letta-client/resources/agents/messages'
 import type { SseFrame } from '@letta-openwebui/events'
 import { SseParser } from '@letta-openwebui/events'
+import type { SeqOrder } from './seq-order.ts'
 
 /**
  * Letta answered a streaming request with something else (an HTML page from a proxy, a login
@@ -33,7 +34,11 @@ type Batch = { messages: LettaStreamingResponse[]; ended: boolean; error?: APIEr
  * frame, so a read that brings hundreds of frames costs quadratic time; at full speed that was
  * the largest item in the bridge's CPU profile. The shared SseParser is linear.
  */
-export async function* lettaFrames(response: Response): AsyncGenerator<LettaStreamingResponse[]> {
+export async function* lettaFrames(
+  response: Response,
+  /** For a run Letta keeps: its frames in `seq_id` order (see SeqOrder). */
+  order?: SeqOrder,
+): AsyncGenerator<LettaStreamingResponse[]> {
   const contentType = response.headers.get('content-type') ?? ''
   if (!contentType.startsWith('text/event-stream')) {
     await response.body?.cancel()
@@ -42,16 +47,19 @@ export async function* lettaFrames(response: Response): AsyncGenerator<LettaStre
   if (!response.body) throw new StreamInterrupted('Letta answered a stream without a body')
   const parser = new SseParser()
   const decoder = new TextDecoder()
-  const batch = (frames: SseFrame[]): Batch => {
+  const inOrder = (messages: LettaStreamingResponse[], ended: boolean) =>
+    order ? [...order.take(messages), ...(ended ? order.drain() : [])] : messages
+  const batch = (frames: SseFrame[], last = false): Batch => {
     const messages: LettaStreamingResponse[] = []
     for (const frame of frames) {
-      if (frame.data.startsWith('[DONE]')) return { messages, ended: true }
+      if (frame.data.startsWith('[DONE]')) return { messages: inOrder(messages, true), ended: true }
       if (frame.event === 'error') {
-        return { messages, ended: true, error: streamError(frame.data, response.headers) }
+        const error = streamError(frame.data, response.headers)
+        return { messages: inOrder(messages, true), ended: true, error }
       }
       if (frame.event === 'message') messages.push(JSON.parse(frame.data))
     }
-    return { messages, ended: false }
+    return { messages: inOrder(messages, last), ended: false }
   }
   // The body is read here rather than through a generator of its own: at 20 tokens/s every
   // token is a read, and each generator it passes through costs promises per read.
@@ -81,7 +89,7 @@ export async function* lettaFrames(response: Response): AsyncGenerator<LettaStre
   // A last frame without its closing blank line still counts, unless it was cut mid-way.
   let last: Batch
   try {
-    last = batch([...parser.push(decoder.decode()), ...parser.end()])
+    last = batch([...parser.push(decoder.decode()), ...parser.end()], true)
   } catch (error) {
     if (error instanceof SyntaxError) throw new StreamInterrupted('the last frame was cut off')
     throw error

@@ -26,6 +26,8 @@ const seqOf = (frame: LettaStreamingResponse): number | undefined => {
  * the reader adds while nothing comes repeats the last, and goes straight on.
  */
 export class SeqOrder {
+  /** Numbers passed over: frames Letta's copy never brought (for the turn's log). */
+  skipped = 0
   private next: number
   private readonly held = new Map<number, LettaStreamingResponse>()
 
@@ -34,9 +36,17 @@ export class SeqOrder {
     this.next = startingAfter + 1
   }
 
-  /** Whether frames wait for a missing one: a stream that ends now ended short. */
-  get waiting(): boolean {
-    return this.held.size > 0
+  /**
+   * The frames still waiting, in order, once the stream has ended: what was missing landed in
+   * Letta's copy after its end, where Letta's reader never goes (nor would reading it again).
+   */
+  drain(): LettaStreamingResponse[] {
+    const rest = [...this.held.keys()].sort((a, b) => a - b)
+    const last = rest.at(-1)
+    if (last !== undefined) this.skipped += last - this.next + 1 - rest.length
+    const frames = rest.map((seq) => this.held.get(seq) as LettaStreamingResponse)
+    this.held.clear()
+    return frames
   }
 
   /** The frames of one read, in order, with those they freed; later ones are held. */
@@ -53,7 +63,9 @@ export class SeqOrder {
       } else if (seq > this.next) {
         this.held.set(seq, frame)
         if (this.held.size > MAX_HELD_FRAMES) {
-          this.next = Math.min(...this.held.keys())
+          const first = Math.min(...this.held.keys())
+          this.skipped += first - this.next
+          this.next = first
           this.release(ready)
         }
       }
