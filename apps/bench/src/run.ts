@@ -164,13 +164,7 @@ function compare(
 async function latencyCase(sim: Child, bridge: Child, streams: number, peer?: Child) {
   const agents = await pool(streams, 64, (i) => createSimAgent(sim.url, `direct-${streams}-${i}`))
   const direct = await readSpread(sim, streams, (i) => readDirect(sim.url, agents[i] ?? ''))
-  const judged = (
-    measured: Awaited<ReturnType<typeof readSpreadMeasured>>,
-  ): Omit<typeof measured, 'records'> & {
-    all: ReturnType<typeof compare>
-    steady: ReturnType<typeof compare>
-    lostEvents: number
-  } => {
+  const judged = (measured: Awaited<ReturnType<typeof readSpreadMeasured>>) => {
     const { records, ...cpu } = measured
     const all = compare(direct, records, latencies)
     const steady = compare(direct, records, steadyLatencies)

@@ -41,7 +41,6 @@ export class RunLog {
 
   constructor(private readonly flushMs = 0) {}
 
-  /** `complete` marks the chunk that ends every reader (Letta's `complete: "true"`). */
   /**
    * The next `count` chunks land after the `behind` chunks that follow them, as when Letta's
    * writer flushed them in a batch whose Redis pipeline finished after later batches'
@@ -54,6 +53,7 @@ export class RunLog {
     this.lateBehind = behind
   }
 
+  /** `complete` marks the chunk that ends every reader (Letta's `complete: "true"`). */
   append(text: string, complete = false): void {
     if (this.done) return
     const chunk = { seq: this.next++, text, complete }

@@ -47,8 +47,12 @@ export async function* lettaFrames(
   if (!response.body) throw new StreamInterrupted('Letta answered a stream without a body')
   const parser = new SseParser()
   const decoder = new TextDecoder()
-  const inOrder = (messages: LettaStreamingResponse[], ended: boolean) =>
-    order ? [...order.take(messages), ...(ended ? order.drain() : [])] : messages
+  const inOrder = (messages: LettaStreamingResponse[], ended: boolean) => {
+    if (!order) return messages
+    const ready = order.take(messages)
+    if (ended) ready.push(...order.drain())
+    return ready
+  }
   const batch = (frames: SseFrame[], last = false): Batch => {
     const messages: LettaStreamingResponse[] = []
     for (const frame of frames) {

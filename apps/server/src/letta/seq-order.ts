@@ -8,7 +8,8 @@ import type { LettaStreamingResponse } from '@letta-ai/letta-client/resources/ag
  */
 export const MAX_HELD_FRAMES = 256
 
-const seqOf = (frame: LettaStreamingResponse): number | undefined => {
+/** A frame's place in its run (Letta's `seq_id`), if it shows one. */
+export const seqOf = (frame: LettaStreamingResponse): number | undefined => {
   const seq = (frame as { seq_id?: unknown }).seq_id
   return typeof seq === 'number' ? seq : undefined
 }

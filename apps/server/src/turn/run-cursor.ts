@@ -1,6 +1,7 @@
 import type { LettaStreamingResponse } from '@letta-ai/letta-client/resources/agents/messages'
 import type { BridgeEvent, RunPoint } from '@letta-openwebui/events'
 import { eventIdOf, isAfter } from '@letta-openwebui/events'
+import { seqOf } from '../letta/seq-order.ts'
 
 /**
  * Numbers the events of one Letta background run so that any replica can pick its answer up
@@ -27,8 +28,8 @@ export class RunCursor {
 
   /** A frame was read: its `seq_id` starts a new group of ids. */
   saw(frame: LettaStreamingResponse): void {
-    const seq = (frame as { seq_id?: unknown }).seq_id
-    if (typeof seq === 'number' && seq > this.seq) {
+    const seq = seqOf(frame)
+    if (seq !== undefined && seq > this.seq) {
       this.seq = seq
       this.index = 0
     }
